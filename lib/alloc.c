@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/* pm_malloc & co. over a statically linked jemalloc whose entry points were renamed pm_je_*
+ * at build time (see meson.build), using one private arena and no thread cache. */
+#include "alloc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Prototypes of the renamed jemalloc API (its own header declares the unrenamed names). */
+void *pm_je_mallocx(size_t size, int flags);
+void *pm_je_rallocx(void *p, size_t size, int flags);
+void pm_je_dallocx(void *p, int flags);
+int pm_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
+
+#define JE_ARENA(a) ((((int)(a)) + 1) << 20)
+#define JE_TCACHE_NONE (((-1) + 2) << 8)
+#define JE_ZERO 0x40
+
+unsigned long pm_alloc_fail_after;
+static unsigned arena_index;
+static int arena_flags = JE_TCACHE_NONE;
+static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
+
+static void
+arena_create(void)
+{
+    unsigned idx;
+    size_t len = sizeof(idx);
+
+    if (pm_je_mallctl("arenas.create", &idx, &len, NULL, 0) == 0) {
+        arena_index = idx;
+        arena_flags = JE_ARENA(idx) | JE_TCACHE_NONE;
+    }
+}
+
+static inline int
+flags(void)
+{
+    pthread_once(&arena_once, arena_create);
+    return arena_flags;
+}
+
+static bool
+injected_failure(void)
+{
+    if (PM_LIKELY(pm_alloc_fail_after == 0))
+        return false;
+    return --pm_alloc_fail_after == 0;
+}
+
+void *
+pm_malloc(size_t size)
+{
+    if (injected_failure())
+        return NULL;
+    return pm_je_mallocx(size ? size : 1, flags());
+}
+
+void *
+pm_calloc(size_t n, size_t size)
+{
+    size_t total;
+
+    if (__builtin_mul_overflow(n, size, &total) || injected_failure())
+        return NULL;
+    return pm_je_mallocx(total ? total : 1, flags() | JE_ZERO);
+}
+
+void *
+pm_realloc(void *p, size_t size)
+{
+    if (!p)
+        return pm_malloc(size);
+    if (injected_failure())
+        return NULL;
+    return pm_je_rallocx(p, size ? size : 1, flags());
+}
+
+void
+pm_free(void *p)
+{
+    int saved = errno;
+
+    if (p)
+        pm_je_dallocx(p, flags());
+    errno = saved;
+}
+
+char *
+pm_strndup(const char *s, size_t n)
+{
+    char *d = pm_malloc(n + 1);
+
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+char *
+pm_strdup(const char *s)
+{
+    return pm_strndup(s, strlen(s));
+}
+
+size_t
+pm_alloc_tool_bytes(void)
+{
+    char name[64];
+    uint64_t epoch = 1;
+    size_t small = 0, large = 0, len = sizeof(size_t);
+
+    flags();
+    len = sizeof(epoch);
+    pm_je_mallctl("epoch", &epoch, &len, &epoch, len);
+    len = sizeof(size_t);
+    snprintf(name, sizeof(name), "stats.arenas.%u.small.allocated", arena_index);
+    if (pm_je_mallctl(name, &small, &len, NULL, 0) != 0)
+        return 0;
+    snprintf(name, sizeof(name), "stats.arenas.%u.large.allocated", arena_index);
+    if (pm_je_mallctl(name, &large, &len, NULL, 0) != 0)
+        return 0;
+    return small + large;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* pymem's own memory: a private jemalloc arena, apart from the profiled program's heap
+ * (DESIGN §2.8). Everything pymem allocates comes from here; nothing here is ever tracked. */
+#pragma once
+
+#include <stddef.h>
+
+#include "pm.h"
+
+/* Like malloc & co.; thread-safe, never reach the application's allocator. Never allocate 0
+ * bytes from jemalloc (mallocx(0) is undefined): sizes are rounded up to 1. pm_free keeps errno. */
+void *pm_malloc(size_t size);
+void *pm_calloc(size_t n, size_t size);
+void *pm_realloc(void *p, size_t size);
+void pm_free(void *p);
+char *pm_strdup(const char *s);
+char *pm_strndup(const char *s, size_t n);
+
+/* Bytes currently allocated in pymem's arena (jemalloc's own count), or 0 if unknown. */
+size_t pm_alloc_tool_bytes(void);
+
+/* Test seam: when non-zero, the allocation that many calls from now fails (then it resets). */
+extern unsigned long pm_alloc_fail_after;

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-stack counters and the exact heap peak, O(1) per event (DESIGN §2.10).
+ *
+ * Each stack keeps its live counts, its counts "at the last peak" and the peak epoch in which
+ * it was last touched. The global state is (epoch << 1 | open): `open` while the heap sits at a
+ * new maximum; the first decrease after that closes the peak and advances the epoch. A stack
+ * touched in a later epoch first folds its live counts into at_peak, so the peak picture is
+ * never copied. Hook-safe, lock-free except one tiny spinlock per stack. */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chunked.h"
+#include "model.h"
+
+struct pm_stack_counters {
+    atomic_uint lock;
+    uint32_t epoch;
+    struct pm_counts live;
+    struct pm_counts at_peak;
+    int64_t alloc_bytes, alloc_blocks;  /* over the life of the process */
+};
+
+struct pm_heap {
+    _Atomic int64_t bytes, blocks;          /* live now */
+    _Atomic int64_t peak_bytes, peak_blocks;
+    _Atomic uint64_t state;                 /* epoch << 1 | open */
+    struct pm_chunked counters;             /* struct pm_stack_counters by stack index */
+};
+
+/* What a reader sees of one stack. */
+struct pm_stack_view {
+    struct pm_counts live, at_peak;
+    int64_t alloc_bytes, alloc_blocks;
+};
+
+void pm_heap_init(struct pm_heap *h);
+void pm_heap_release(struct pm_heap *h);
+
+/* Makes counters for stack index idx exist (before idx is used). Serialized by the caller. */
+int pm_heap_reserve(struct pm_heap *h, uint32_t idx);
+
+/* Accounts one block of `bytes` allocated (sign +1) or freed (sign -1) on stack idx. */
+void pm_heap_update(struct pm_heap *h, uint32_t idx, enum pm_kind kind, int64_t bytes, int sign);
+
+/* Reads stack idx's counters: live, at the last peak, and allocation totals. Lock-free and
+ * approximate only while other threads update that very stack. */
+void pm_heap_read(struct pm_heap *h, uint32_t idx, struct pm_stack_view *out);
+
+/* Forgets the peak and the totals, keeping live counts (a forked child starts its own). Only
+ * while no other thread runs; n = number of stacks. */
+void pm_heap_reset_after_fork(struct pm_heap *h, uint32_t n);

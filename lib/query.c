@@ -1,0 +1,747 @@
+/* SPDX-License-Identifier: MIT */
+/* Read-only queries over a profile file (see query.h). Values from users are always bound,
+ * never pasted into SQL text. */
+#include "query.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+#include "schema.h"
+
+struct pm_query {
+    sqlite3 *db;
+    char *path;
+};
+
+/* The tables a version-1 profile must have. */
+static const char *const required_tables[] = { "process", "frame", "stack", "snapshot", "live" };
+
+/* Turns a failed SQLite call into a one-line message. Returns the negative code. */
+static int
+fail_sql(struct pm_query *q, struct pm_diag *diag, int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+        return pm_diag_set(diag, -PM_ESQLITE, "'%s' is not an SQLite database", q->path);
+    case SQLITE_CORRUPT:
+        return pm_diag_set(diag, -PM_ESQLITE, "'%s' is corrupt or truncated", q->path);
+    case SQLITE_NOMEM:
+        return pm_diag_set(diag, -ENOMEM, "out of memory");
+    default:
+        return pm_diag_set(diag, -PM_ESQLITE, "cannot read '%s': %s", q->path,
+                           sqlite3_errmsg(q->db));
+    }
+}
+
+static int
+prepare(struct pm_query *q, const char *sql, sqlite3_stmt **s, struct pm_diag *diag)
+{
+    int rc = sqlite3_prepare_v2(q->db, sql, -1, s, NULL);
+
+    return rc == SQLITE_OK ? 0 : fail_sql(q, diag, rc);
+}
+
+/* A copy of a text column, or NULL for SQL NULL. Sets *oom when the copy fails. */
+static char *
+column_dup(sqlite3_stmt *s, int col, bool *oom)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    char *copy;
+
+    if (!t)
+        return NULL;
+    copy = pm_strdup((const char *)t);
+    if (!copy)
+        *oom = true;
+    return copy;
+}
+
+int
+pm_query_open(const char *path, struct pm_query **out, struct pm_diag *diag)
+{
+    struct pm_query *q = NULL;
+    sqlite3_stmt *s = NULL;
+    struct stat st;
+    int rc, version = -1, err_no = 0;
+    char err[128];
+
+    *out = NULL;
+    if (stat(path, &st) < 0)
+        err_no = errno;
+    else if (S_ISDIR(st.st_mode))
+        err_no = EISDIR;
+    if (err_no) {
+        rc = -err_no;
+        snprintf(err, sizeof(err), "%s", strerror(err_no));
+        err[0] = (char)tolower((unsigned char)err[0]);
+        return pm_diag_set(diag, rc, "cannot open '%s': %s", path, err);
+    }
+    q = pm_calloc(1, sizeof(*q));
+    if (!q || !(q->path = pm_strdup(path))) {
+        rc = pm_diag_set(diag, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    /* READONLY: never creates the file, never writes to it (a WAL file may still get its
+     * -shm index created next to it, as for any reader). */
+    rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY, NULL);
+    if (rc != SQLITE_OK) {
+        rc = q->db ? fail_sql(q, diag, rc) : pm_diag_set(diag, -ENOMEM, "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(q->db, 5000);      /* the writer may be checkpointing */
+    /* One read transaction for the whole session: every query sees the same state. */
+    if ((rc = sqlite3_exec(q->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
+        goto fail_rc;
+    if ((rc = prepare(q, "PRAGMA user_version", &s, diag)) < 0)
+        goto fail;
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        goto fail_rc;
+    version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    s = NULL;
+    if (version > PM_SCHEMA_VERSION) {
+        rc = pm_diag_set(diag, -PM_ESCHEMA,
+                         "'%s' has a newer schema (version %d); this pymem-view reads version %d",
+                         path, version, PM_SCHEMA_VERSION);
+        goto fail;
+    }
+    if (version < PM_SCHEMA_VERSION) {
+        rc = pm_diag_set(diag, -PM_ESCHEMA, "'%s' is not a pymem profile", path);
+        goto fail;
+    }
+    if ((rc = prepare(q, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                      &s, diag)) < 0)
+        goto fail;
+    for (size_t i = 0; i < ARRAY_SIZE(required_tables); i++) {
+        sqlite3_bind_text(s, 1, required_tables[i], -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(s)) != SQLITE_ROW)
+            goto fail_rc;
+        if (sqlite3_column_int(s, 0) != 1) {
+            rc = pm_diag_set(diag, -PM_ESCHEMA, "'%s' is not a pymem profile (no table '%s')",
+                             path, required_tables[i]);
+            goto fail;
+        }
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+    *out = pm_steal(&q);
+    return 0;
+fail_rc:
+    rc = fail_sql(q, diag, rc);
+fail:
+    sqlite3_finalize(s);
+    pm_query_close(q);
+    return rc;
+}
+
+void
+pm_query_close(struct pm_query *q)
+{
+    if (!q)
+        return;
+    if (q->db) {
+        sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(q->db);
+    }
+    pm_free(q->path);
+    pm_free(q);
+}
+
+/* Grows a vector of `size`-byte elements so that it holds at least n + 1. */
+static int
+reserve(void *vp, size_t *cap, size_t n, size_t size)
+{
+    void **v = vp;
+    size_t ncap;
+    void *nv;
+
+    if (n < *cap)
+        return 0;
+    ncap = *cap ? 2 * *cap : 16;
+    nv = pm_realloc(*v, ncap * size);
+    if (!nv)
+        return -ENOMEM;
+    memset((char *)nv + *cap * size, 0, (ncap - *cap) * size);
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- processes ---- */
+
+#define PROCESS_COLUMNS \
+    "id, run, parent, pid, ppid, argv, executable, python_version, mode, start_time, end_time, " \
+    "end_reason, exit_status"
+
+static int
+read_process(sqlite3_stmt *s, struct pm_process_info *p)
+{
+    bool oom = false;
+
+    *p = (struct pm_process_info){
+        .id = sqlite3_column_int64(s, 0),
+        .run = sqlite3_column_int64(s, 1),
+        .parent = sqlite3_column_int64(s, 2),
+        .pid = sqlite3_column_int64(s, 3),
+        .ppid = sqlite3_column_int64(s, 4),
+        .argv_json = column_dup(s, 5, &oom),
+        .executable = column_dup(s, 6, &oom),
+        .python_version = column_dup(s, 7, &oom),
+        .mode = column_dup(s, 8, &oom),
+        .start_time = sqlite3_column_double(s, 9),
+        .end_time = sqlite3_column_double(s, 10),
+        .has_end_time = sqlite3_column_type(s, 10) != SQLITE_NULL,
+        .end_reason = column_dup(s, 11, &oom),
+        .exit_status = sqlite3_column_int64(s, 12),
+        .has_exit_status = sqlite3_column_type(s, 12) != SQLITE_NULL,
+    };
+    if (oom) {
+        pm_process_info_clear(p);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int
+pm_query_processes(struct pm_query *q, struct pm_process_list *out, struct pm_diag *diag)
+{
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = (struct pm_process_list){ 0 };
+    if ((rc = prepare(q, "SELECT " PROCESS_COLUMNS " FROM process ORDER BY run, id", &s, diag)) < 0)
+        goto fail;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (reserve(&out->v, &cap, out->n, sizeof(*out->v)) < 0 ||
+            read_process(s, &out->v[out->n]) < 0) {
+            rc = pm_diag_set(diag, -ENOMEM, "out of memory");
+            goto fail;
+        }
+        out->n++;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = fail_sql(q, diag, rc);
+        goto fail;
+    }
+    sqlite3_finalize(s);
+    return 0;
+fail:
+    sqlite3_finalize(s);
+    pm_process_list_clear(out);
+    return rc;
+}
+
+int
+pm_query_latest_run(struct pm_query *q, int64_t *run, struct pm_diag *diag)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(q, "SELECT max(run) FROM process", &s, diag)) < 0)
+        return rc;
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        rc = fail_sql(q, diag, rc);
+    else if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+        rc = pm_diag_set(diag, -PM_ENOTFOUND, "'%s' holds no run yet", q->path);
+    else {
+        *run = sqlite3_column_int64(s, 0);
+        rc = 0;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int
+pm_query_process(struct pm_query *q, int64_t run, int64_t pid, struct pm_process_info *out,
+                 struct pm_diag *diag)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    *out = (struct pm_process_info){ 0 };
+    rc = prepare(q, pid < 0 ? "SELECT " PROCESS_COLUMNS " FROM process WHERE id = ?1"
+                            : "SELECT " PROCESS_COLUMNS " FROM process WHERE run = ?1 AND pid = ?2"
+                              " ORDER BY id DESC LIMIT 1", &s, diag);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, run);
+    if (pid >= 0)
+        sqlite3_bind_int64(s, 2, pid);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = read_process(s, out) < 0 ? pm_diag_set(diag, -ENOMEM, "out of memory") : 0;
+    else if (rc != SQLITE_DONE)
+        rc = fail_sql(q, diag, rc);
+    else if (pid < 0)
+        rc = pm_diag_set(diag, -PM_ENOTFOUND, "run %lld has no root process", (long long)run);
+    else
+        rc = pm_diag_set(diag, -PM_ENOTFOUND, "no process with pid %lld in run %lld",
+                         (long long)pid, (long long)run);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ---- snapshots ---- */
+
+#define SNAPSHOT_COLUMNS \
+    "id, process, kind, label, time, heap_bytes, heap_blocks, rss_bytes, tool_bytes"
+
+static int
+read_snapshot(sqlite3_stmt *s, struct pm_snapshot_info *p)
+{
+    bool oom = false;
+
+    *p = (struct pm_snapshot_info){
+        .id = sqlite3_column_int64(s, 0),
+        .process = sqlite3_column_int64(s, 1),
+        .kind = column_dup(s, 2, &oom),
+        .label = column_dup(s, 3, &oom),
+        .time = sqlite3_column_double(s, 4),
+        .heap_bytes = sqlite3_column_int64(s, 5),
+        .heap_blocks = sqlite3_column_int64(s, 6),
+        .rss_bytes = sqlite3_column_int64(s, 7),
+        .tool_bytes = sqlite3_column_int64(s, 8),
+    };
+    if (!oom && !p->kind && !(p->kind = pm_strdup("")))
+        oom = true;
+    if (oom) {
+        pm_snapshot_info_clear(p);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int
+pm_query_snapshots(struct pm_query *q, int64_t process, struct pm_snapshot_list *out,
+                   struct pm_diag *diag)
+{
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = (struct pm_snapshot_list){ 0 };
+    if ((rc = prepare(q, "SELECT " SNAPSHOT_COLUMNS " FROM snapshot WHERE process = ?1 ORDER BY id",
+                      &s, diag)) < 0)
+        goto fail;
+    sqlite3_bind_int64(s, 1, process);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (reserve(&out->v, &cap, out->n, sizeof(*out->v)) < 0 ||
+            read_snapshot(s, &out->v[out->n]) < 0) {
+            rc = pm_diag_set(diag, -ENOMEM, "out of memory");
+            goto fail;
+        }
+        out->n++;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = fail_sql(q, diag, rc);
+        goto fail;
+    }
+    sqlite3_finalize(s);
+    return 0;
+fail:
+    sqlite3_finalize(s);
+    pm_snapshot_list_clear(out);
+    return rc;
+}
+
+/* Runs a one-row snapshot query whose ?1 is the process and ?2 the id or the kind. */
+static int
+one_snapshot(struct pm_query *q, const char *sql, int64_t process, int64_t id, const char *kind,
+             struct pm_snapshot_info *out, struct pm_diag *diag)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    *out = (struct pm_snapshot_info){ 0 };
+    if ((rc = prepare(q, sql, &s, diag)) < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, process);
+    if (kind)
+        sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(s, 2, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        rc = read_snapshot(s, out) < 0 ? pm_diag_set(diag, -ENOMEM, "out of memory") : 0;
+    else if (rc != SQLITE_DONE)
+        rc = fail_sql(q, diag, rc);
+    else if (kind)
+        rc = pm_diag_set(diag, -PM_ENOTFOUND, "process %lld has no '%s' snapshot",
+                         (long long)process, kind);
+    else
+        rc = pm_diag_set(diag, -PM_ENOTFOUND, "process %lld has no snapshot %lld",
+                         (long long)process, (long long)id);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int
+pm_query_snapshot(struct pm_query *q, int64_t process, int64_t id, struct pm_snapshot_info *out,
+                  struct pm_diag *diag)
+{
+    return one_snapshot(q, "SELECT " SNAPSHOT_COLUMNS " FROM snapshot WHERE process = ?1 AND id = ?2",
+                        process, id, NULL, out, diag);
+}
+
+int
+pm_query_latest_snapshot(struct pm_query *q, int64_t process, const char *kind,
+                         struct pm_snapshot_info *out, struct pm_diag *diag)
+{
+    return one_snapshot(q, "SELECT " SNAPSHOT_COLUMNS " FROM snapshot"
+                           " WHERE process = ?1 AND kind = ?2 ORDER BY id DESC LIMIT 1",
+                        process, 0, kind, out, diag);
+}
+
+int
+pm_query_live_total(struct pm_query *q, int64_t snapshot, int64_t *bytes, int64_t *blocks,
+                    struct pm_diag *diag)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(q, "SELECT coalesce(sum(bytes), 0), coalesce(sum(blocks), 0)"
+                         " FROM snapshot_live WHERE snapshot = ?1", &s, diag)) < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, snapshot);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        *bytes = sqlite3_column_int64(s, 0);
+        *blocks = sqlite3_column_int64(s, 1);
+        rc = 0;
+    } else {
+        rc = fail_sql(q, diag, rc);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ---- top ---- */
+
+/* A stack of the chain reachable from the live rows, and the top row of its innermost line. */
+struct node {
+    int64_t id, parent;
+    uint32_t row;
+};
+
+struct top {
+    struct node *node;          /* open addressing by id; row == UINT32_MAX marks an empty slot */
+    size_t n_node, node_mask;
+    struct pm_top_row *row;     /* one per distinct (file, line, function) */
+    uint64_t *row_hash;
+    uint64_t *stamp;            /* per row: the last walk that counted it in "total" */
+    size_t n_row, cap_row;
+    uint32_t *row_slot;         /* open addressing over row_hash; 0 = empty, else index + 1 */
+    size_t row_mask;
+};
+
+static uint64_t
+mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t
+line_hash(const char *file, const char *function, int64_t line)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (const char *p = file; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    h = (h ^ 0xff) * 0x100000001b3ULL;      /* 0xff never occurs in UTF-8: a separator */
+    for (const char *p = function; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    return mix64(h ^ (uint64_t)line);
+}
+
+/* Finds or adds the row of a source line; returns its index or -ENOMEM. */
+static int64_t
+top_row(struct top *t, const char *file, const char *function, int64_t line)
+{
+    uint64_t h = line_hash(file, function, line);
+    size_t i;
+
+    for (i = h & t->row_mask; t->row_slot[i]; i = (i + 1) & t->row_mask) {
+        const struct pm_top_row *r = &t->row[t->row_slot[i] - 1];
+        if (t->row_hash[t->row_slot[i] - 1] == h && r->line == line &&
+            strcmp(r->file, file) == 0 && strcmp(r->function, function) == 0)
+            return t->row_slot[i] - 1;
+    }
+    if (t->n_row == t->cap_row) {
+        size_t cap = t->cap_row;
+        if (reserve(&t->row, &cap, t->n_row, sizeof(*t->row)) < 0 ||
+            reserve(&t->row_hash, &t->cap_row, t->n_row, sizeof(*t->row_hash)) < 0)
+            return -ENOMEM;
+    }
+    t->row[t->n_row] = (struct pm_top_row){ .file = pm_strdup(file),
+                                            .function = pm_strdup(function), .line = line };
+    if (!t->row[t->n_row].file || !t->row[t->n_row].function) {
+        pm_free(t->row[t->n_row].file);
+        pm_free(t->row[t->n_row].function);
+        return -ENOMEM;
+    }
+    t->row_hash[t->n_row] = h;
+    t->row_slot[i] = (uint32_t)++t->n_row;
+    return (int64_t)t->n_row - 1;
+}
+
+static struct node *
+find_node(struct top *t, int64_t id)
+{
+    for (size_t i = mix64((uint64_t)id) & t->node_mask;; i = (i + 1) & t->node_mask) {
+        if (t->node[i].row == UINT32_MAX)
+            return NULL;
+        if (t->node[i].id == id)
+            return &t->node[i];
+    }
+}
+
+/* Loads the stacks reachable from the live rows (each with its parent chain) and their lines.
+ * A stack or frame row that is missing gets a synthetic line rather than an error. */
+static int
+load_chain(struct pm_query *q, struct top *t, int64_t process, int64_t snapshot,
+           struct pm_diag *diag)
+{
+    static const char sql[] =
+        "WITH RECURSIVE chain(id) AS ("
+        "  SELECT stack FROM live WHERE process = ?1 AND first_snapshot <= ?2"
+        "   AND (until_snapshot IS NULL OR until_snapshot > ?2)"
+        "  UNION SELECT s.parent FROM stack s JOIN chain c ON s.id = c.id WHERE s.parent <> 0)"
+        " SELECT c.id, s.parent, s.id IS NOT NULL, f.id IS NOT NULL, f.file, f.function, f.line"
+        " FROM chain c LEFT JOIN stack s ON s.id = c.id LEFT JOIN frame f ON f.id = s.frame";
+    sqlite3_stmt *s = NULL;
+    struct node *nodes = NULL;
+    size_t cap = 0, n = 0;
+    int rc;
+
+    if ((rc = prepare(q, sql, &s, diag)) < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, process);
+    sqlite3_bind_int64(s, 2, snapshot);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *file = (const char *)sqlite3_column_text(s, 4);
+        const char *function = (const char *)sqlite3_column_text(s, 5);
+        int64_t line = sqlite3_column_int64(s, 6), row;
+
+        if (!sqlite3_column_int(s, 2)) {
+            file = "<pymem>", function = "<unknown stack>", line = 0;
+        } else if (!sqlite3_column_int(s, 3)) {
+            file = "<pymem>", function = "<unknown frame>", line = 0;
+        }
+        if (reserve(&nodes, &cap, n, sizeof(*nodes)) < 0 ||
+            (row = top_row(t, file ? file : "", function ? function : "", line)) < 0)
+            goto oom;
+        nodes[n++] = (struct node){ .id = sqlite3_column_int64(s, 0),
+                                    .parent = sqlite3_column_int64(s, 1), .row = (uint32_t)row };
+        if (2 * t->n_row > t->row_mask) {   /* keep the line table at most half full */
+            size_t nmask = 2 * t->row_mask + 1;
+            uint32_t *slot = pm_calloc(nmask + 1, sizeof(*slot));
+            if (!slot)
+                goto oom;
+            for (size_t r = 0; r < t->n_row; r++) {
+                size_t i = t->row_hash[r] & nmask;
+                while (slot[i])
+                    i = (i + 1) & nmask;
+                slot[i] = (uint32_t)r + 1;
+            }
+            pm_free(t->row_slot);
+            t->row_slot = slot;
+            t->row_mask = nmask;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        rc = fail_sql(q, diag, rc);
+        goto fail;
+    }
+    for (t->node_mask = 15; t->node_mask < 2 * n; t->node_mask = 2 * t->node_mask + 1)
+        ;
+    if (!(t->node = pm_malloc((t->node_mask + 1) * sizeof(*t->node))))
+        goto oom;
+    for (size_t i = 0; i <= t->node_mask; i++)
+        t->node[i].row = UINT32_MAX;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = mix64((uint64_t)nodes[k].id) & t->node_mask;
+        while (t->node[i].row != UINT32_MAX)
+            i = (i + 1) & t->node_mask;
+        t->node[i] = nodes[k];
+    }
+    t->n_node = n;
+    if (!(t->stamp = pm_calloc(t->n_row ? t->n_row : 1, sizeof(*t->stamp))))
+        goto oom;
+    rc = 0;
+    goto out;
+oom:
+    rc = pm_diag_set(diag, -ENOMEM, "out of memory");
+fail:
+out:
+    sqlite3_finalize(s);
+    pm_free(nodes);
+    return rc;
+}
+
+/* Adds one live row: self to its innermost line, total to every distinct line of its stack. */
+static void
+count_live(struct top *t, int64_t stack, int64_t bytes, int64_t blocks, uint64_t walk)
+{
+    struct node *n = find_node(t, stack);
+
+    if (!n)
+        return;     /* cannot happen: the chain starts from the same live rows */
+    t->row[n->row].self_bytes += bytes;
+    t->row[n->row].self_blocks += blocks;
+    /* Bounded by the number of stacks: a corrupt file with a parent cycle cannot loop. */
+    for (size_t steps = 0; n && steps < t->n_node; steps++) {
+        if (t->stamp[n->row] != walk) {     /* recursion: a line counts once per stack */
+            t->stamp[n->row] = walk;
+            t->row[n->row].total_bytes += bytes;
+            t->row[n->row].total_blocks += blocks;
+        }
+        n = n->parent ? find_node(t, n->parent) : NULL;
+    }
+}
+
+static int
+compare_rows(const void *pa, const void *pb)
+{
+    const struct pm_top_row *a = pa, *b = pb;
+    int c;
+
+    if (a->self_bytes != b->self_bytes)
+        return a->self_bytes > b->self_bytes ? -1 : 1;
+    if (a->total_bytes != b->total_bytes)
+        return a->total_bytes > b->total_bytes ? -1 : 1;
+    if ((c = strcmp(a->file, b->file)) != 0)
+        return c;
+    if (a->line != b->line)
+        return a->line < b->line ? -1 : 1;
+    return strcmp(a->function, b->function);
+}
+
+int
+pm_query_top(struct pm_query *q, int64_t process, int64_t snapshot, struct pm_top_list *out,
+             struct pm_diag *diag)
+{
+    struct top t = { .row_mask = 15 };
+    sqlite3_stmt *s = NULL;
+    uint64_t walk = 0;
+    size_t kept = 0;
+    int rc;
+
+    *out = (struct pm_top_list){ 0 };
+    if (!(t.row_slot = pm_calloc(t.row_mask + 1, sizeof(*t.row_slot)))) {
+        rc = pm_diag_set(diag, -ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = load_chain(q, &t, process, snapshot, diag)) < 0 ||
+        (rc = prepare(q, "SELECT stack, bytes, blocks FROM live WHERE process = ?1"
+                         " AND first_snapshot <= ?2"
+                         " AND (until_snapshot IS NULL OR until_snapshot > ?2)", &s, diag)) < 0)
+        goto out;
+    sqlite3_bind_int64(s, 1, process);
+    sqlite3_bind_int64(s, 2, snapshot);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        count_live(&t, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+                   sqlite3_column_int64(s, 2), ++walk);
+    if (rc != SQLITE_DONE) {
+        rc = fail_sql(q, diag, rc);
+        goto out;
+    }
+    for (size_t i = 0; i < t.n_row; i++) {
+        struct pm_top_row *r = &t.row[i];
+        if (r->self_bytes || r->self_blocks || r->total_bytes || r->total_blocks) {
+            t.row[kept++] = *r;
+        } else {
+            pm_free(r->file);
+            pm_free(r->function);
+        }
+    }
+    t.n_row = kept;
+    if (kept)
+        qsort(t.row, kept, sizeof(*t.row), compare_rows);
+    out->v = pm_steal(&t.row);
+    out->n = kept;
+    t.n_row = 0;
+    rc = 0;
+out:
+    sqlite3_finalize(s);
+    for (size_t i = 0; i < t.n_row; i++) {
+        pm_free(t.row[i].file);
+        pm_free(t.row[i].function);
+    }
+    pm_free(t.row);
+    pm_free(t.row_hash);
+    pm_free(t.row_slot);
+    pm_free(t.stamp);
+    pm_free(t.node);
+    return rc;
+}
+
+/* ---- release ---- */
+
+void
+pm_process_info_clear(struct pm_process_info *p)
+{
+    if (!p)
+        return;
+    pm_free(p->argv_json);
+    pm_free(p->executable);
+    pm_free(p->python_version);
+    pm_free(p->mode);
+    pm_free(p->end_reason);
+    *p = (struct pm_process_info){ 0 };
+}
+
+void
+pm_process_list_clear(struct pm_process_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        pm_process_info_clear(&l->v[i]);
+    pm_free(l->v);
+    *l = (struct pm_process_list){ 0 };
+}
+
+void
+pm_snapshot_info_clear(struct pm_snapshot_info *s)
+{
+    if (!s)
+        return;
+    pm_free(s->kind);
+    pm_free(s->label);
+    *s = (struct pm_snapshot_info){ 0 };
+}
+
+void
+pm_snapshot_list_clear(struct pm_snapshot_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        pm_snapshot_info_clear(&l->v[i]);
+    pm_free(l->v);
+    *l = (struct pm_snapshot_list){ 0 };
+}
+
+void
+pm_top_list_clear(struct pm_top_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        pm_free(l->v[i].file);
+        pm_free(l->v[i].function);
+    }
+    pm_free(l->v);
+    *l = (struct pm_top_list){ 0 };
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* The profile file's schema: the public contract documented in README.md. Bump PM_SCHEMA_VERSION
+ * on any incompatible change; the viewer refuses versions it does not know. */
+#pragma once
+
+#define PM_SCHEMA_VERSION 1
+
+/* Ids of frames and stacks are 63-bit content hashes, so every process of every run that sees the
+ * same stack writes the same row (INSERT OR IGNORE): forked children need no id coordination. */
+#define PM_SCHEMA_SQL \
+    "CREATE TABLE IF NOT EXISTS process(\n" \
+    "  id INTEGER PRIMARY KEY,\n" \
+    "  run INTEGER NOT NULL,\n"             /* id of the run's root process */ \
+    "  parent INTEGER,\n"                   /* process(id) that forked/exec'd us; NULL for a root */ \
+    "  pid INTEGER NOT NULL,\n" \
+    "  ppid INTEGER NOT NULL,\n" \
+    "  argv TEXT NOT NULL,\n"               /* JSON array of strings */ \
+    "  executable TEXT,\n" \
+    "  python_version TEXT,\n" \
+    "  mode TEXT NOT NULL,\n"               /* 'full': every allocation with its traceback */ \
+    "  start_time REAL NOT NULL,\n"         /* unix seconds */ \
+    "  end_time REAL,\n"                    /* NULL while running or after SIGKILL */ \
+    "  end_reason TEXT,\n"                  /* exit | _exit | exec | signal | fork-exit */ \
+    "  exit_status INTEGER\n"               /* exit status, or signal number for 'signal' */ \
+    ");\n" \
+    "CREATE INDEX IF NOT EXISTS process_by_pid ON process(pid);\n" \
+    "CREATE TABLE IF NOT EXISTS frame(\n" \
+    "  id INTEGER PRIMARY KEY,\n" \
+    "  file TEXT NOT NULL,\n" \
+    "  function TEXT NOT NULL,\n" \
+    "  line INTEGER NOT NULL\n" \
+    ");\n" \
+    "CREATE TABLE IF NOT EXISTS stack(\n"   /* a trie: innermost frame + caller stack */ \
+    "  id INTEGER PRIMARY KEY,\n" \
+    "  parent INTEGER NOT NULL,\n"          /* caller stack id; 0 = none (outermost frame) */ \
+    "  frame INTEGER NOT NULL,\n"           /* frame(id) of the innermost frame */ \
+    "  depth INTEGER NOT NULL\n"            /* 1 for an outermost frame */ \
+    ");\n" \
+    "CREATE TABLE IF NOT EXISTS snapshot(\n" \
+    "  id INTEGER PRIMARY KEY,\n" \
+    "  process INTEGER NOT NULL,\n" \
+    "  kind TEXT NOT NULL,\n"               /* peak | periodic | signal | manual | final */ \
+    "  label TEXT,\n" \
+    "  time REAL NOT NULL,\n"               /* seconds since the process started */ \
+    "  heap_bytes INTEGER NOT NULL,\n"      /* live tracked bytes at that moment */ \
+    "  heap_blocks INTEGER NOT NULL,\n" \
+    "  rss_bytes INTEGER NOT NULL,\n"       /* RSS when written; peak RSS for kind 'peak' */ \
+    "  tool_bytes INTEGER NOT NULL\n"       /* pymem's own memory (its private arena) */ \
+    ");\n" \
+    "CREATE INDEX IF NOT EXISTS snapshot_by_process ON snapshot(process, kind);\n" \
+    /* Live memory per stack. A row holds for the snapshots s of its process with \
+     * first_snapshot <= s.id < until_snapshot (until NULL = still current): only changes are \
+     * stored. Use the view snapshot_live rather than this table directly. */ \
+    "CREATE TABLE IF NOT EXISTS live(\n" \
+    "  process INTEGER NOT NULL,\n" \
+    "  stack INTEGER NOT NULL,\n" \
+    "  first_snapshot INTEGER NOT NULL,\n" \
+    "  until_snapshot INTEGER,\n" \
+    "  bytes INTEGER NOT NULL,\n" \
+    "  blocks INTEGER NOT NULL,\n" \
+    "  python_bytes INTEGER NOT NULL,\n"    /* PyMem_Malloc / PyObject_Malloc (MEM, OBJ) */ \
+    "  python_blocks INTEGER NOT NULL,\n" \
+    "  raw_bytes INTEGER NOT NULL,\n"       /* PyMem_RawMalloc (RAW) */ \
+    "  raw_blocks INTEGER NOT NULL,\n" \
+    "  native_bytes INTEGER NOT NULL,\n"    /* malloc & co. called by C code */ \
+    "  native_blocks INTEGER NOT NULL\n" \
+    ");\n" \
+    "CREATE INDEX IF NOT EXISTS live_by_snapshot ON live(process, first_snapshot);\n" \
+    "CREATE TABLE IF NOT EXISTS churn(\n"   /* allocated over the whole life of a process */ \
+    "  process INTEGER NOT NULL,\n" \
+    "  stack INTEGER NOT NULL,\n" \
+    "  alloc_bytes INTEGER NOT NULL,\n" \
+    "  alloc_blocks INTEGER NOT NULL,\n" \
+    "  PRIMARY KEY(process, stack)\n" \
+    ") WITHOUT ROWID;\n" \
+    "CREATE TABLE IF NOT EXISTS timeline(\n" \
+    "  process INTEGER NOT NULL,\n" \
+    "  time REAL NOT NULL,\n"               /* seconds since the process started */ \
+    "  heap_bytes INTEGER NOT NULL,\n" \
+    "  rss_bytes INTEGER NOT NULL\n" \
+    ");\n" \
+    "CREATE INDEX IF NOT EXISTS timeline_by_process ON timeline(process, time);\n" \
+    "CREATE VIEW IF NOT EXISTS snapshot_live AS\n" \
+    "  SELECT s.id AS snapshot, l.stack, l.bytes, l.blocks, l.python_bytes, l.python_blocks,\n" \
+    "         l.raw_bytes, l.raw_blocks, l.native_bytes, l.native_blocks\n" \
+    "  FROM snapshot s JOIN live l ON l.process = s.process AND l.first_snapshot <= s.id\n" \
+    "   AND (l.until_snapshot IS NULL OR l.until_snapshot > s.id);\n"

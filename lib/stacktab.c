@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* Frame and stack interning: chunked records + open-addressing indexes (power-of-two, linear
+ * probing, slot value 0 = empty since index 0 is reserved). Strings live in bump blocks. */
+#include "stacktab.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "hash.h"
+
+#define STR_BLOCK (64 * 1024)
+
+int
+pm_stacktab_init(struct pm_stacktab *t)
+{
+    memset(t, 0, sizeof(*t));
+    pthread_mutex_init(&t->lock, NULL);
+    pm_chunked_init(&t->frames, sizeof(struct pm_frame_rec));
+    pm_chunked_init(&t->stacks, sizeof(struct pm_stack_rec));
+    if (pm_chunked_reserve(&t->frames, 0) < 0 || pm_chunked_reserve(&t->stacks, 0) < 0)
+        return -ENOMEM;
+    atomic_store(&t->n_frames, 1);
+    atomic_store(&t->n_stacks, 1);
+    return 0;
+}
+
+void
+pm_stacktab_release(struct pm_stacktab *t)
+{
+    pm_chunked_release(&t->frames);
+    pm_chunked_release(&t->stacks);
+    pm_free(t->frame_slot);
+    pm_free(t->stack_slot);
+    for (size_t i = 0; i < t->n_str_blocks; i++)
+        pm_free(t->str_blocks[i]);
+    pm_free(t->str_blocks);
+    pthread_mutex_destroy(&t->lock);
+    memset(t, 0, sizeof(*t));
+}
+
+void
+pm_stacktab_lock(struct pm_stacktab *t)
+{
+    pthread_mutex_lock(&t->lock);
+}
+
+void
+pm_stacktab_unlock(struct pm_stacktab *t)
+{
+    pthread_mutex_unlock(&t->lock);
+}
+
+static const char *
+store_string(struct pm_stacktab *t, const char *s, size_t len)
+{
+    char *dst;
+
+    if (len + 1 > t->str_cap - t->str_used) {
+        size_t cap = len + 1 > STR_BLOCK ? len + 1 : STR_BLOCK;
+        void **blocks = pm_realloc(t->str_blocks, (t->n_str_blocks + 1) * sizeof(void *));
+        if (!blocks)
+            return NULL;
+        t->str_blocks = blocks;
+        if (!(t->str_block = pm_malloc(cap)))
+            return NULL;
+        blocks[t->n_str_blocks++] = t->str_block;
+        t->str_used = 0;
+        t->str_cap = cap;
+        t->str_bytes += cap;
+    }
+    dst = t->str_block + t->str_used;
+    memcpy(dst, s, len);
+    dst[len] = '\0';
+    t->str_used += len + 1;
+    return dst;
+}
+
+/* Grows an index to hold n+1 entries at <= 1/2 load, rehashing with key_of(). */
+static int
+grow_index(uint32_t **slots, uint32_t *cap, uint32_t n, struct pm_chunked *recs,
+           uint64_t (*key_of)(const void *rec))
+{
+    uint32_t new_cap = *cap ? *cap * 2 : 1024;
+    uint32_t *s;
+
+    if (2 * (uint64_t)(n + 1) < *cap)
+        return 0;
+    if (!(s = pm_calloc(new_cap, sizeof(uint32_t))))
+        return -ENOMEM;
+    for (uint32_t idx = 1; idx < n; idx++) {
+        uint32_t i = (uint32_t)key_of(pm_chunked_at(recs, idx)) & (new_cap - 1);
+        while (s[i])
+            i = (i + 1) & (new_cap - 1);
+        s[i] = idx;
+    }
+    pm_free(*slots);
+    *slots = s;
+    *cap = new_cap;
+    return 0;
+}
+
+static uint64_t
+frame_key(const void *rec)
+{
+    return (uint64_t)((const struct pm_frame_rec *)rec)->id;
+}
+
+static uint64_t
+stack_key(const void *rec)
+{
+    return (uint64_t)((const struct pm_stack_rec *)rec)->id;
+}
+
+int
+pm_stacktab_frame(struct pm_stacktab *t, const char *file, size_t file_len, const char *function,
+                  size_t function_len, int line, uint32_t *out)
+{
+    uint32_t n = atomic_load_explicit(&t->n_frames, memory_order_relaxed);
+    uint64_t h = pm_hash_bytes(pm_hash_bytes((uint64_t)line, file, file_len), function,
+                               function_len);
+    int64_t id = pm_hash_id(h);
+    struct pm_frame_rec *rec;
+    uint32_t i;
+    int rc;
+
+    if ((rc = grow_index(&t->frame_slot, &t->frame_cap, n, &t->frames, frame_key)) < 0)
+        return rc;
+    for (i = (uint32_t)id & (t->frame_cap - 1); t->frame_slot[i]; i = (i + 1) & (t->frame_cap - 1)) {
+        rec = pm_chunked_at(&t->frames, t->frame_slot[i]);
+        if (rec->id == id && rec->line == line && strncmp(rec->file, file, file_len) == 0 &&
+            rec->file[file_len] == '\0' && strncmp(rec->function, function, function_len) == 0 &&
+            rec->function[function_len] == '\0') {
+            *out = t->frame_slot[i];
+            return 0;
+        }
+    }
+    if ((rc = pm_chunked_reserve(&t->frames, n)) < 0)
+        return rc;
+    rec = pm_chunked_at(&t->frames, n);
+    rec->file = store_string(t, file, file_len);
+    rec->function = store_string(t, function, function_len);
+    if (!rec->file || !rec->function)
+        return -ENOMEM;
+    rec->line = line;
+    rec->id = id;
+    t->frame_slot[i] = n;
+    *out = n;
+    atomic_store_explicit(&t->n_frames, n + 1, memory_order_release);
+    return 0;
+}
+
+int
+pm_stacktab_push(struct pm_stacktab *t, uint32_t parent, uint32_t frame, uint32_t *out,
+                 bool *is_new)
+{
+    uint32_t n = atomic_load_explicit(&t->n_stacks, memory_order_relaxed);
+    const struct pm_stack_rec *p = pm_chunked_at(&t->stacks, parent);
+    const struct pm_frame_rec *f = pm_chunked_at(&t->frames, frame);
+    int64_t parent_id = parent ? p->id : 0;
+    int64_t id = pm_hash_id(pm_hash_step(pm_hash_mix((uint64_t)parent_id), (uint64_t)f->id));
+    struct pm_stack_rec *rec;
+    uint32_t i;
+    int rc;
+
+    if ((rc = grow_index(&t->stack_slot, &t->stack_cap, n, &t->stacks, stack_key)) < 0)
+        return rc;
+    for (i = (uint32_t)id & (t->stack_cap - 1); t->stack_slot[i]; i = (i + 1) & (t->stack_cap - 1)) {
+        rec = pm_chunked_at(&t->stacks, t->stack_slot[i]);
+        if (rec->parent == parent && rec->frame == frame) {
+            *out = t->stack_slot[i];
+            *is_new = false;
+            return 0;
+        }
+    }
+    if (n >= PM_CHUNKED_MAX - 1)
+        return -ERANGE;
+    if ((rc = pm_chunked_reserve(&t->stacks, n)) < 0)
+        return rc;
+    rec = pm_chunked_at(&t->stacks, n);
+    rec->id = id;
+    rec->parent = parent;
+    rec->frame = frame;
+    rec->depth = parent ? p->depth + 1 : 1;
+    t->stack_slot[i] = n;
+    *out = n;
+    *is_new = true;
+    atomic_store_explicit(&t->n_stacks, n + 1, memory_order_release);
+    return 0;
+}
+
+size_t
+pm_stacktab_bytes(const struct pm_stacktab *t)
+{
+    return pm_chunked_bytes(&t->frames) + pm_chunked_bytes(&t->stacks) + t->str_bytes +
+           ((size_t)t->frame_cap + t->stack_cap) * sizeof(uint32_t);
+}

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: MIT */
+/* SQLite write side: open with the pragmas and schema, prepared statements, row inserts. */
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "schema.h"
+
+#define PM_STATEMENTS(X) \
+    X(begin, "BEGIN IMMEDIATE") \
+    X(commit, "COMMIT") \
+    X(rollback, "ROLLBACK") \
+    X(add_process, "INSERT INTO process(run, parent, pid, ppid, argv, executable, " \
+                   "python_version, mode, start_time) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") \
+    X(set_run, "UPDATE process SET run = id WHERE id = ?1") \
+    X(find_running, "SELECT id, run FROM process WHERE pid = ?1 AND end_time IS NULL " \
+                    "ORDER BY id DESC LIMIT 1") \
+    X(find_exec, "SELECT id, run FROM process WHERE pid = ?1 AND end_reason = 'exec' " \
+                 "ORDER BY id DESC LIMIT 1") \
+    X(end_process, "UPDATE process SET end_time = ?2, end_reason = ?3, exit_status = ?4 " \
+                   "WHERE id = ?1") \
+    X(add_frame, "INSERT OR IGNORE INTO frame(id, file, function, line) VALUES(?1, ?2, ?3, ?4)") \
+    X(add_stack, "INSERT OR IGNORE INTO stack(id, parent, frame, depth) VALUES(?1, ?2, ?3, ?4)") \
+    X(add_snapshot, "INSERT INTO snapshot(process, kind, label, time, heap_bytes, heap_blocks, " \
+                    "rss_bytes, tool_bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") \
+    X(add_live, "INSERT INTO live(process, stack, first_snapshot, bytes, blocks, python_bytes, " \
+                "python_blocks, raw_bytes, raw_blocks, native_bytes, native_blocks) " \
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") \
+    X(end_live, "UPDATE live SET until_snapshot = ?2 WHERE rowid = ?1") \
+    X(set_churn, "INSERT OR REPLACE INTO churn(process, stack, alloc_bytes, alloc_blocks) " \
+                 "VALUES(?1, ?2, ?3, ?4)") \
+    X(add_timeline, "INSERT INTO timeline(process, time, heap_bytes, rss_bytes) " \
+                    "VALUES(?1, ?2, ?3, ?4)")
+
+struct pm_store {
+    sqlite3 *db;
+#define PM_STMT_FIELD(name, sql) sqlite3_stmt *name;
+    PM_STATEMENTS(PM_STMT_FIELD)
+#undef PM_STMT_FIELD
+};
+
+/* SQLite allocates from pymem's arena, never from the profiled program's heap. */
+static void *sq_malloc(int n) { return pm_malloc((size_t)n); }
+static void sq_free(void *p) { pm_free(p); }
+static void *sq_realloc(void *p, int n) { return pm_realloc(p, (size_t)n); }
+static int sq_roundup(int n) { return (n + 15) & ~15; }
+static int sq_init(void *arg) { return SQLITE_OK; }
+static void sq_shutdown(void *arg) { }
+
+/* pm_je has no cheap "size of block": keep it in an 16-byte header. */
+static void *
+hdr_malloc(int n)
+{
+    int64_t *p = sq_malloc(n + 16);
+    if (!p)
+        return NULL;
+    p[0] = n;
+    return p + 2;
+}
+
+static void
+hdr_free(void *p)
+{
+    if (p)
+        sq_free((int64_t *)p - 2);
+}
+
+static void *
+hdr_realloc(void *p, int n)
+{
+    int64_t *h;
+    if (!p)
+        return hdr_malloc(n);
+    h = sq_realloc((int64_t *)p - 2, n + 16);
+    if (!h)
+        return NULL;
+    h[0] = n;
+    return h + 2;
+}
+
+static int
+hdr_size(void *p)
+{
+    return p ? (int)((int64_t *)p)[-2] : 0;
+}
+
+static void
+configure_sqlite_once(void)
+{
+    static const sqlite3_mem_methods methods = {
+        hdr_malloc, hdr_free, hdr_realloc, hdr_size, sq_roundup, sq_init, sq_shutdown, NULL,
+    };
+    (void)sq_malloc;
+    (void)sq_free;
+    (void)sq_realloc;
+    sqlite3_config(SQLITE_CONFIG_MALLOC, &methods);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
+}
+
+static int
+fail_sqlite(struct pm_store *st, struct pm_diag *diag, const char *what)
+{
+    return pm_diag_set(diag, -PM_ESQLITE, "%s: %s", what,
+                       st && st->db ? sqlite3_errmsg(st->db) : "out of memory");
+}
+
+/* Creates the file ourselves so that it is 0600 and a symlink planted at path is refused. */
+static int
+create_file(const char *path, struct pm_diag *diag)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+    if (fd < 0)
+        return pm_diag_set(diag, -errno, "cannot create '%s': %s", path, strerror(errno));
+    close(fd);
+    return 0;
+}
+
+static int
+check_schema(struct pm_store *st, struct pm_diag *diag)
+{
+    sqlite3_stmt *s = NULL;
+    int version = -1;
+
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return fail_sqlite(st, diag, "cannot read schema version");
+    if (sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version == 0)
+        return 0;   /* a new file */
+    if (version != PM_SCHEMA_VERSION)
+        return pm_diag_set(diag, -PM_ESCHEMA, "profile has schema version %d, this pymem writes %d",
+                           version, PM_SCHEMA_VERSION);
+    return 0;
+}
+
+static int
+create_schema(struct pm_store *st, struct pm_diag *diag)
+{
+    char pragma[64];
+
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return fail_sqlite(st, diag, "cannot lock the profile");
+    if (check_schema(st, diag) < 0) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return diag ? diag->code : -PM_ESCHEMA;
+    }
+    snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", PM_SCHEMA_VERSION);
+    if (sqlite3_exec(st->db, PM_SCHEMA_SQL, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(st->db, pragma, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = fail_sqlite(st, diag, "cannot create the schema");
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return 0;
+}
+
+static int
+prepare_statements(struct pm_store *st, struct pm_diag *diag)
+{
+#define PM_STMT_PREPARE(name, sql) \
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->name, NULL) != SQLITE_OK) \
+        return fail_sqlite(st, diag, "cannot prepare " #name);
+    PM_STATEMENTS(PM_STMT_PREPARE)
+#undef PM_STMT_PREPARE
+    return 0;
+}
+
+int
+pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    struct pm_store *st;
+    int rc;
+
+    *out = NULL;
+    pthread_once(&once, configure_sqlite_once);
+    if ((rc = create_file(path, diag)) < 0)
+        return rc;
+    st = pm_calloc(1, sizeof(*st));
+    if (!st)
+        return pm_diag_set(diag, -ENOMEM, "out of memory");
+    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+        SQLITE_OK) {
+        rc = fail_sqlite(st, diag, "cannot open the profile");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 10000);    /* other processes of the run share the file */
+    if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL", NULL,
+                     NULL, NULL) != SQLITE_OK) {
+        rc = fail_sqlite(st, diag, "not an SQLite file or not writable");
+        goto fail;
+    }
+    if ((rc = create_schema(st, diag)) < 0 || (rc = prepare_statements(st, diag)) < 0)
+        goto fail;
+    *out = pm_steal(&st);
+    return 0;
+fail:
+    pm_store_close(st);
+    return rc;
+}
+
+void
+pm_store_close(struct pm_store *st)
+{
+    if (!st)
+        return;
+#define PM_STMT_FINALIZE(name, sql) sqlite3_finalize(st->name);
+    PM_STATEMENTS(PM_STMT_FINALIZE)
+#undef PM_STMT_FINALIZE
+    sqlite3_close(st->db);
+    pm_free(st);
+}
+
+const char *
+pm_store_errmsg(struct pm_store *st)
+{
+    return st && st->db ? sqlite3_errmsg(st->db) : "no database";
+}
+
+/* Runs a bound statement to completion and resets it. */
+static int
+run(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -PM_ESQLITE;
+}
+
+int pm_store_begin(struct pm_store *st) { return run(st->begin); }
+int pm_store_commit(struct pm_store *st) { return run(st->commit); }
+void pm_store_rollback(struct pm_store *st) { run(st->rollback); }
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+int
+pm_store_add_process(struct pm_store *st, const struct pm_process_row *row, int64_t *id,
+                     int64_t *run_id)
+{
+    sqlite3_stmt *s = st->add_process;
+    int rc;
+
+    sqlite3_bind_int64(s, 1, row->parent ? row->run : 0);
+    if (row->parent)
+        sqlite3_bind_int64(s, 2, row->parent);
+    else
+        sqlite3_bind_null(s, 2);
+    sqlite3_bind_int64(s, 3, row->pid);
+    sqlite3_bind_int64(s, 4, row->ppid);
+    bind_text(s, 5, row->argv_json ? row->argv_json : "[]");
+    bind_text(s, 6, row->executable);
+    bind_text(s, 7, row->python_version);
+    bind_text(s, 8, row->mode);
+    sqlite3_bind_double(s, 9, row->start_time);
+    if ((rc = run(s)) < 0)
+        return rc;
+    *id = sqlite3_last_insert_rowid(st->db);
+    *run_id = row->parent ? row->run : *id;
+    if (!row->parent) {
+        sqlite3_bind_int64(st->set_run, 1, *id);
+        return run(st->set_run);
+    }
+    return 0;
+}
+
+int
+pm_store_find_process(struct pm_store *st, pid_t pid, int exec_only, int64_t *id, int64_t *run_id)
+{
+    sqlite3_stmt *s = exec_only ? st->find_exec : st->find_running;
+    int rc = -PM_ENOTFOUND;
+
+    sqlite3_bind_int64(s, 1, pid);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        *run_id = sqlite3_column_int64(s, 1);
+        rc = 0;
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int
+pm_store_end_process(struct pm_store *st, int64_t id, double end_time, const char *reason,
+                     int status)
+{
+    sqlite3_stmt *s = st->end_process;
+
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_double(s, 2, end_time);
+    bind_text(s, 3, reason);
+    sqlite3_bind_int(s, 4, status);
+    return run(s);
+}
+
+int
+pm_store_add_frame(struct pm_store *st, int64_t id, const char *file, const char *function,
+                   int line)
+{
+    sqlite3_stmt *s = st->add_frame;
+
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, file, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, function, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, line);
+    return run(s);
+}
+
+int
+pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t frame, int depth)
+{
+    sqlite3_stmt *s = st->add_stack;
+
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, parent);
+    sqlite3_bind_int64(s, 3, frame);
+    sqlite3_bind_int(s, 4, depth);
+    return run(s);
+}
+
+int
+pm_store_add_snapshot(struct pm_store *st, const struct pm_snapshot_row *row, int64_t *id)
+{
+    sqlite3_stmt *s = st->add_snapshot;
+    int rc;
+
+    sqlite3_bind_int64(s, 1, row->process);
+    sqlite3_bind_text(s, 2, pm_snapshot_kind_name(row->kind), -1, SQLITE_STATIC);
+    bind_text(s, 3, row->label);
+    sqlite3_bind_double(s, 4, row->time);
+    sqlite3_bind_int64(s, 5, row->heap_bytes);
+    sqlite3_bind_int64(s, 6, row->heap_blocks);
+    sqlite3_bind_int64(s, 7, row->rss_bytes);
+    sqlite3_bind_int64(s, 8, row->tool_bytes);
+    if ((rc = run(s)) < 0)
+        return rc;
+    *id = sqlite3_last_insert_rowid(st->db);
+    return 0;
+}
+
+int
+pm_store_add_live(struct pm_store *st, int64_t process, int64_t stack, int64_t snapshot,
+                  const struct pm_counts *c, int64_t *rowid)
+{
+    sqlite3_stmt *s = st->add_live;
+    int rc;
+
+    sqlite3_bind_int64(s, 1, process);
+    sqlite3_bind_int64(s, 2, stack);
+    sqlite3_bind_int64(s, 3, snapshot);
+    sqlite3_bind_int64(s, 4, pm_counts_bytes(c));
+    sqlite3_bind_int64(s, 5, pm_counts_blocks(c));
+    for (int k = 0; k < PM_KIND_COUNT; k++) {
+        sqlite3_bind_int64(s, 6 + 2 * k, c->bytes[k]);
+        sqlite3_bind_int64(s, 7 + 2 * k, c->blocks[k]);
+    }
+    if ((rc = run(s)) < 0)
+        return rc;
+    *rowid = sqlite3_last_insert_rowid(st->db);
+    return 0;
+}
+
+int
+pm_store_end_live(struct pm_store *st, int64_t rowid, int64_t until)
+{
+    sqlite3_bind_int64(st->end_live, 1, rowid);
+    sqlite3_bind_int64(st->end_live, 2, until);
+    return run(st->end_live);
+}
+
+int
+pm_store_set_churn(struct pm_store *st, int64_t process, int64_t stack, int64_t bytes,
+                   int64_t blocks)
+{
+    sqlite3_stmt *s = st->set_churn;
+
+    sqlite3_bind_int64(s, 1, process);
+    sqlite3_bind_int64(s, 2, stack);
+    sqlite3_bind_int64(s, 3, bytes);
+    sqlite3_bind_int64(s, 4, blocks);
+    return run(s);
+}
+
+int
+pm_store_add_timeline(struct pm_store *st, int64_t process, double time, int64_t heap_bytes,
+                      int64_t rss_bytes)
+{
+    sqlite3_stmt *s = st->add_timeline;
+
+    sqlite3_bind_int64(s, 1, process);
+    sqlite3_bind_double(s, 2, time);
+    sqlite3_bind_int64(s, 3, heap_bytes);
+    sqlite3_bind_int64(s, 4, rss_bytes);
+    return run(s);
+}

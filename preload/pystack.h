@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading the calling thread's Python stack without allocating or taking the GIL. The walk and
+ * the meaning of a (code, lasti) pair are version-specific: one implementation file per CPython
+ * version (pystack_311.c); an unknown version gets no Python frames at all. Hook-safe. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pm_raw_frame {
+    void *code;     /* PyCodeObject *, alive while it is on the thread's stack */
+    int lasti;      /* index of the instruction executing, in code units */
+};
+
+/* Where a frame is in the source. Strings are written into the caller's buffers. */
+struct pm_frame_text {
+    char file[1024];
+    char function[256];
+    size_t file_len, function_len;
+    int line;
+};
+
+struct pm_pystack_ops {
+    /* Fills out[0..n) innermost first, returns n, or -1 if the thread has no Python state.
+     * Sets *more if frames remained beyond cap. */
+    int (*walk)(struct pm_raw_frame *out, unsigned cap, bool *more);
+    /* Source position of a frame; code must be alive (on this thread's stack). */
+    void (*describe)(const struct pm_raw_frame *f, struct pm_frame_text *out);
+    /* True if obj (about to be freed by the OBJ domain) is a code object. */
+    bool (*is_code)(const void *obj);
+    /* The runtime's audit-hook list entry holding hook (allocated with libc malloc before
+     * Py_Initialize), or NULL. */
+    void *(*audit_hook_entry)(void *hook);
+};
+
+/* The ops for the running CPython, or NULL if its version is not supported. */
+const struct pm_pystack_ops *pm_pystack_ops_for(unsigned version_hex);
+extern const struct pm_pystack_ops pm_pystack_311;
+
+/* Stack capture with caching (stackcache.c). */
+void pm_stackcache_set_ops(const struct pm_pystack_ops *ops, unsigned depth);
+/* Stops walking Python frames (interpreter finalizing): later events get no Python stack. */
+void pm_stackcache_stop_walking(void);
+/* A code object at obj is being freed: stacks cached with its address are no longer valid. */
+void pm_stackcache_note_free(const void *obj);

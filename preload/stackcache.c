@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/* pm_capture_stack: walk the Python frames, hash the (code, lasti) pairs, and look the hash up
+ * in a lock-free cache of known stacks. Only a miss takes the intern lock, resolves lines with
+ * PyCode_Addr2Line (once per frame, then cached) and interns frames and stacks.
+ *
+ * Code objects die and their addresses get reused. Each address maps to a generation counter
+ * (a small table) that is bumped when the OBJ domain frees a code object; the generation is
+ * part of every hash, so stale cache entries simply stop matching. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "hash.h"
+#include "log.h"
+#include "pystack.h"
+#include "tracker.h"
+
+#define GEN_SLOTS 4096u
+#define PROBES 8u
+
+static const struct pm_pystack_ops *ops;
+static unsigned depth_cap = 128;
+static atomic_bool walking;
+static _Atomic uint32_t code_gen[GEN_SLOTS];
+
+/* ---- lock-free stack cache: 64-bit raw hash -> stack index ---- */
+struct cache_slot {
+    _Atomic uint64_t key;   /* 0 = empty */
+    _Atomic uint32_t stack;
+};
+
+struct stack_cache {
+    uint32_t mask, used;
+    struct stack_cache *retired;    /* older tables: readers may still be in them */
+    struct cache_slot slot[];
+};
+
+static struct stack_cache *_Atomic cache;
+
+/* ---- frame cache, under the intern lock: (code, lasti, gen) -> frame index ---- */
+struct frame_slot {
+    const void *code;
+    int lasti;
+    uint32_t gen;
+    uint32_t frame;     /* 0 = empty */
+};
+static struct frame_slot *frame_cache;
+static uint32_t frame_cap, frame_used;
+
+static inline uint32_t
+gen_of(const void *code)
+{
+    return atomic_load_explicit(&code_gen[((uintptr_t)code >> 4) % GEN_SLOTS],
+                                memory_order_relaxed);
+}
+
+void
+pm_stackcache_note_free(const void *obj)
+{
+    if (ops && ops->is_code(obj))
+        atomic_fetch_add_explicit(&code_gen[((uintptr_t)obj >> 4) % GEN_SLOTS], 1,
+                                  memory_order_relaxed);
+}
+
+void
+pm_stackcache_set_ops(const struct pm_pystack_ops *o, unsigned depth)
+{
+    ops = o;
+    depth_cap = depth < 2 ? 2 : depth;
+    atomic_store(&walking, o != NULL);
+}
+
+void
+pm_stackcache_stop_walking(void)
+{
+    atomic_store(&walking, false);
+}
+
+static uint32_t
+cache_lookup(uint64_t key)
+{
+    struct stack_cache *c = atomic_load_explicit(&cache, memory_order_acquire);
+
+    if (!c)
+        return 0;
+    for (uint32_t i = 0, at = (uint32_t)key & c->mask; i < PROBES; i++, at = (at + 1) & c->mask) {
+        uint64_t k = atomic_load_explicit(&c->slot[at].key, memory_order_acquire);
+        if (k == key) {
+            uint32_t s = atomic_load_explicit(&c->slot[at].stack, memory_order_acquire);
+            if (atomic_load_explicit(&c->slot[at].key, memory_order_acquire) == key)
+                return s;
+            return 0;
+        }
+        if (!k)
+            return 0;
+    }
+    return 0;
+}
+
+static struct stack_cache *
+cache_new(uint32_t cap)
+{
+    struct stack_cache *c = pm_calloc(1, sizeof(*c) + cap * sizeof(struct cache_slot));
+
+    if (c)
+        c->mask = cap - 1;
+    return c;
+}
+
+static void
+cache_put(struct stack_cache *c, uint64_t key, uint32_t stack)
+{
+    uint32_t at = (uint32_t)key & c->mask;
+
+    for (uint32_t i = 0; i < PROBES; i++, at = (at + 1) & c->mask) {
+        if (!atomic_load_explicit(&c->slot[at].key, memory_order_relaxed)) {
+            atomic_store_explicit(&c->slot[at].stack, stack, memory_order_relaxed);
+            atomic_store_explicit(&c->slot[at].key, key, memory_order_release);
+            c->used++;
+            return;
+        }
+    }
+    at = (uint32_t)key & c->mask;   /* probe run full: overwrite its head (it is a cache) */
+    atomic_store_explicit(&c->slot[at].key, 0, memory_order_release);
+    atomic_store_explicit(&c->slot[at].stack, stack, memory_order_release);
+    atomic_store_explicit(&c->slot[at].key, key, memory_order_release);
+}
+
+/* Intern lock held. Grows the cache (copying live entries) at 1/2 load. */
+static void
+cache_insert(uint64_t key, uint32_t stack)
+{
+    struct stack_cache *c = atomic_load_explicit(&cache, memory_order_relaxed);
+
+    if (!c || 2 * (c->used + 1) > c->mask + 1) {
+        struct stack_cache *bigger = cache_new(c ? 2 * (c->mask + 1) : 4096);
+        if (!bigger)
+            return;     /* keep the old one: only slower */
+        if (c) {
+            for (uint32_t i = 0; i <= c->mask; i++) {
+                uint64_t k = atomic_load_explicit(&c->slot[i].key, memory_order_relaxed);
+                if (k)
+                    cache_put(bigger, k, atomic_load(&c->slot[i].stack));
+            }
+        }
+        bigger->retired = c;    /* never freed: a reader may still be probing it */
+        atomic_store_explicit(&cache, bigger, memory_order_release);
+        c = bigger;
+    }
+    cache_put(c, key, stack);
+}
+
+static inline uint64_t
+frame_hash_step(uint64_t h, const struct pm_raw_frame *f)
+{
+    uint64_t v = (uint64_t)(uintptr_t)f->code ^ ((uint64_t)(uint32_t)f->lasti << 32) ^
+                 ((uint64_t)gen_of(f->code) << 52);
+    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
+/* Intern lock held. Frame index of (code, lasti) at its current generation. */
+static uint32_t
+resolve_frame(const struct pm_raw_frame *f)
+{
+    uint32_t gen = gen_of(f->code);
+    uint64_t h = pm_hash_mix((uint64_t)(uintptr_t)f->code ^ (uint64_t)f->lasti << 40 ^ gen);
+    struct pm_frame_text text;
+    uint32_t at, idx;
+
+    if (2 * (frame_used + 1) > frame_cap) {
+        uint32_t cap = frame_cap ? frame_cap * 2 : 4096;
+        struct frame_slot *s = pm_calloc(cap, sizeof(*s));
+        if (!s)
+            return 0;
+        for (uint32_t i = 0; i < frame_cap; i++) {
+            if (!frame_cache[i].frame)
+                continue;
+            uint64_t hh = pm_hash_mix((uint64_t)(uintptr_t)frame_cache[i].code ^
+                                      (uint64_t)frame_cache[i].lasti << 40 ^ frame_cache[i].gen);
+            for (at = (uint32_t)hh & (cap - 1); s[at].frame; at = (at + 1) & (cap - 1))
+                ;
+            s[at] = frame_cache[i];
+        }
+        pm_free(frame_cache);
+        frame_cache = s;
+        frame_cap = cap;
+    }
+    for (at = (uint32_t)h & (frame_cap - 1); frame_cache[at].frame; at = (at + 1) & (frame_cap - 1)) {
+        struct frame_slot *e = &frame_cache[at];
+        if (e->code == f->code && e->lasti == f->lasti && e->gen == gen)
+            return e->frame;
+    }
+    ops->describe(f, &text);
+    if (pm_stacktab_frame(&pm_tracker.stacks, text.file, text.file_len, text.function,
+                          text.function_len, text.line, &idx) < 0)
+        return 0;
+    frame_cache[at] = (struct frame_slot){ f->code, f->lasti, gen, idx };
+    frame_used++;
+    return idx;
+}
+
+/* Intern lock held. */
+static uint32_t
+push(uint32_t parent, uint32_t frame)
+{
+    uint32_t idx;
+    bool is_new;
+
+    if (!frame || pm_heap_reserve(&pm_tracker.heap, pm_stacktab_stack_count(&pm_tracker.stacks)) < 0 ||
+        pm_stacktab_push(&pm_tracker.stacks, parent, frame, &idx, &is_new) < 0)
+        return 0;
+    return idx;
+}
+
+static PM_COLD uint32_t
+intern_slow(const struct pm_raw_frame *raw, int n, bool truncated, uint64_t key)
+{
+    uint32_t stack;
+
+    pm_stacktab_lock(&pm_tracker.stacks);
+    stack = cache_lookup(key);      /* another thread may have just added it */
+    if (!stack) {
+        stack = truncated ? push(0, pm_tracker.truncated_frame) : 0;
+        for (int i = n; i-- > 0;) {
+            uint32_t next = push(stack, resolve_frame(&raw[i]));
+            if (!next) {
+                stack = 0;
+                break;
+            }
+            stack = next;
+        }
+        if (stack)
+            cache_insert(key, stack);
+    }
+    pm_stacktab_unlock(&pm_tracker.stacks);
+    if (!stack) {
+        pm_warn("cannot intern a stack (out of memory or too many stacks); "
+                "attributing to <no python frame>");
+        return pm_tracker.no_python_stack;
+    }
+    return stack;
+}
+
+uint32_t
+pm_capture_stack(void)
+{
+    if (!atomic_load_explicit(&walking, memory_order_relaxed))
+        return pm_tracker.no_python_stack;
+
+    struct pm_raw_frame raw[depth_cap];
+    bool more;
+    int n = ops->walk(raw, depth_cap, &more);
+
+    if (n < 0)
+        return pm_tracker.native_thread_stack;
+    if (n == 0)
+        return pm_tracker.no_python_stack;
+    if (more)
+        n--;    /* the outermost kept slot becomes the <truncated> marker */
+
+    uint64_t key = more ? 0x5bd1e995u : 0;
+    for (int i = 0; i < n; i++)
+        key = frame_hash_step(key, &raw[i]);
+    key = pm_hash_mix(key ^ (uint64_t)n) | 1;
+
+    uint32_t stack = cache_lookup(key);
+    return stack ? stack : intern_slow(raw, n, more, key);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* pm_track_*: the recording half of every hook. Guarded for its whole body so that nothing
+ * it does (interning, table growth) is tracked or re-enters. */
+#include "tracker.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "log.h"
+#include "pystack.h"
+
+_Thread_local unsigned pm_guard_depth PM_TLS_IE;
+struct pm_tracker pm_tracker;
+atomic_int pm_tracking_on;
+
+static uint32_t
+synthetic_stack(const char *function)
+{
+    uint32_t frame = 0, stack = 0;
+    bool is_new;
+
+    if (pm_stacktab_frame(&pm_tracker.stacks, "<pymem>", 7, function, strlen(function), 0,
+                          &frame) < 0 ||
+        pm_heap_reserve(&pm_tracker.heap, pm_stacktab_stack_count(&pm_tracker.stacks)) < 0 ||
+        pm_stacktab_push(&pm_tracker.stacks, 0, frame, &stack, &is_new) < 0)
+        return 0;
+    return stack;
+}
+
+int
+pm_tracker_init(void)
+{
+    uint32_t marker;
+
+    pm_addrmap_init(&pm_tracker.live);
+    pm_heap_init(&pm_tracker.heap);
+    if (pm_stacktab_init(&pm_tracker.stacks) < 0 || pm_heap_reserve(&pm_tracker.heap, 0) < 0)
+        return -ENOMEM;
+    pm_tracker.native_thread_stack = synthetic_stack("<native thread>");
+    pm_tracker.no_python_stack = synthetic_stack("<no python frame>");
+    if (pm_stacktab_frame(&pm_tracker.stacks, "<pymem>", 7, "<truncated>", 11, 0, &marker) < 0)
+        return -ENOMEM;
+    pm_tracker.truncated_frame = marker;
+    return pm_tracker.native_thread_stack && pm_tracker.no_python_stack ? 0 : -ENOMEM;
+}
+
+void
+pm_tracker_fail(const char *why)
+{
+    if (atomic_exchange(&pm_tracking_on, 0))
+        pm_warn("%s; profiling stopped, the program continues", why);
+}
+
+void
+pm_track_alloc(void *p, size_t size, enum pm_kind kind)
+{
+    struct pm_block_info old;
+    uint32_t stack;
+    int rc;
+
+    pm_guard_enter();
+    stack = pm_capture_stack();
+    rc = pm_addrmap_insert(&pm_tracker.live, (uintptr_t)p, size, kind, stack, &old);
+    if (PM_UNLIKELY(rc == 1))   /* we missed its free (e.g. freed before our hooks were in) */
+        pm_heap_update(&pm_tracker.heap, old.stack, old.kind, (int64_t)old.size, -1);
+    if (PM_LIKELY(rc >= 0)) {
+        uint64_t kept = size > PM_ADDRMAP_MAX_SIZE ? PM_ADDRMAP_MAX_SIZE : size;
+        pm_heap_update(&pm_tracker.heap, stack, kind, (int64_t)kept, +1);
+    } else {
+        pm_tracker_fail("out of memory for the live-block table");
+    }
+    pm_guard_leave();
+}
+
+bool
+pm_track_take(void *p, struct pm_block_info *info)
+{
+    bool found;
+
+    pm_guard_enter();
+    found = pm_addrmap_remove(&pm_tracker.live, (uintptr_t)p, info);
+    if (found)
+        pm_heap_update(&pm_tracker.heap, info->stack, info->kind, (int64_t)info->size, -1);
+    pm_guard_leave();
+    return found;
+}
+
+void
+pm_track_restore(void *p, const struct pm_block_info *info)
+{
+    struct pm_block_info old;
+
+    pm_guard_enter();
+    if (pm_addrmap_insert(&pm_tracker.live, (uintptr_t)p, info->size, info->kind, info->stack,
+                          &old) >= 0)
+        pm_heap_update(&pm_tracker.heap, info->stack, info->kind, (int64_t)info->size, +1);
+    pm_guard_leave();
+}

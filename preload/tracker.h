@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* Tracking state shared by the hooks and the writer: the live-block table, per-stack counters
+ * with the exact peak, and the interned stacks. The hooks call pm_track_*; everything here is
+ * hook-safe (no I/O, no locks the application can hold). */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addrmap.h"
+#include "guard.h"
+#include "heap.h"
+#include "model.h"
+#include "stacktab.h"
+
+struct pm_tracker {
+    struct pm_addrmap live;
+    struct pm_heap heap;
+    struct pm_stacktab stacks;
+    uint32_t native_thread_stack;   /* synthetic stacks, interned at start */
+    uint32_t no_python_stack;
+    uint32_t truncated_frame;
+};
+
+extern struct pm_tracker pm_tracker;
+
+/* Tracking is on once Python hooks are installed and off after a failure or at shutdown. */
+extern atomic_int pm_tracking_on;
+
+/* True when this event should be recorded: tracking on and not inside pymem. */
+static inline bool
+pm_should_track(void)
+{
+    return PM_LIKELY(!pm_guard_active()) &&
+           atomic_load_explicit(&pm_tracking_on, memory_order_relaxed);
+}
+
+/* Sets up the tables and the synthetic stacks. Returns 0 or -ENOMEM. */
+int pm_tracker_init(void);
+
+/* Records a new block p of size bytes, tagged with the calling thread's Python stack. */
+void pm_track_alloc(void *p, size_t size, enum pm_kind kind);
+
+/* Forgets block p (before it is really freed); true and *info set if it was tracked. */
+bool pm_track_take(void *p, struct pm_block_info *info);
+
+/* Puts back a block taken by pm_track_take (a realloc that failed). */
+void pm_track_restore(void *p, const struct pm_block_info *info);
+
+/* Turns tracking off for good after an internal failure: says why once; hooks keep forwarding. */
+void pm_tracker_fail(const char *why);
+
+/* Stack capture (pystack.c): the stack index of the calling thread's current Python stack,
+ * interned on first sight. Called with the guard held. */
+uint32_t pm_capture_stack(void);

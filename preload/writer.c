@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: MIT */
+/* Writer thread: wakes every PYMEM_TIMELINE_MS (or when asked through an eventfd, which a
+ * signal handler may write), and writes what is due in one transaction. Snapshots store only
+ * the stacks whose counts changed since the previous snapshot of this process. */
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "chunked.h"
+#include "log.h"
+#include "options.h"
+#include "store.h"
+#include "tracker.h"
+
+enum {
+    REQ_SIGNAL = 1 << 0,
+    REQ_FINISH = 1 << 1,
+};
+
+/* What was last written for one stack in this process. */
+struct last_written {
+    struct pm_counts counts;
+    int64_t rowid;          /* open live row, 0 = none */
+    int64_t churn_bytes, churn_blocks;
+};
+
+struct pm_identity pm_identity;
+
+static struct {
+    pthread_t thread;
+    pthread_mutex_t busy;   /* held while a batch is written; fork waits for it */
+    int wake_fd;
+    sem_t opened, finished;
+    atomic_int requests;
+    atomic_bool running, done;
+    int open_rc;
+    const char *end_reason;
+    int end_status;
+    struct pm_store *store;
+    int64_t process, run;
+    uint32_t frames_written, stacks_written;
+    struct pm_chunked last;
+    double next_periodic, last_peak_time;
+    int64_t last_peak_bytes;
+    bool final_written;
+} w = { .busy = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
+
+static double
+mono_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+since_start(void)
+{
+    return mono_now() - pm_identity.start_mono;
+}
+
+/* Reads a /proc file with read(2): stdio could allocate from the application's heap. */
+static ssize_t
+read_proc(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n >= 0)
+        buf[n] = '\0';
+    return n;
+}
+
+static int64_t
+rss_now(void)
+{
+    char buf[256];
+    long long pages = 0, resident = 0;
+
+    if (read_proc("/proc/self/statm", buf, sizeof(buf)) <= 0 ||
+        sscanf(buf, "%lld %lld", &pages, &resident) != 2)
+        return 0;
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+static int64_t
+rss_peak(void)
+{
+    char buf[4096];
+    const char *hwm;
+    long long kb = 0;
+
+    if (read_proc("/proc/self/status", buf, sizeof(buf)) <= 0 || !(hwm = strstr(buf, "VmHWM:")) ||
+        sscanf(hwm + 6, "%lld", &kb) != 1)
+        return rss_now();
+    return kb * 1024;
+}
+
+static int
+flush_interned(void)
+{
+    struct pm_stacktab *t = &pm_tracker.stacks;
+    uint32_t nf = pm_stacktab_frame_count(t), ns = pm_stacktab_stack_count(t);
+    int rc = 0;
+
+    for (uint32_t i = w.frames_written ? w.frames_written : 1; i < nf && rc == 0; i++) {
+        const struct pm_frame_rec *f = pm_stacktab_frame_at(t, i);
+        rc = pm_store_add_frame(w.store, f->id, f->file, f->function, f->line);
+    }
+    for (uint32_t i = w.stacks_written ? w.stacks_written : 1; i < ns && rc == 0; i++) {
+        const struct pm_stack_rec *s = pm_stacktab_stack_at(t, i);
+        int64_t parent = s->parent ? pm_stacktab_stack_at(t, s->parent)->id : 0;
+        rc = pm_store_add_stack(w.store, s->id, parent, pm_stacktab_frame_at(t, s->frame)->id,
+                                (int)s->depth);
+    }
+    if (rc == 0) {
+        w.frames_written = nf;
+        w.stacks_written = ns;
+    }
+    return rc;
+}
+
+static bool
+counts_zero(const struct pm_counts *c)
+{
+    static const struct pm_counts zero;
+    return memcmp(c, &zero, sizeof(zero)) == 0;
+}
+
+static int
+write_snapshot(enum pm_snapshot_kind kind)
+{
+    struct pm_heap *h = &pm_tracker.heap;
+    bool peak = kind == PM_SNAPSHOT_PEAK;
+    struct pm_snapshot_row row = {
+        .process = w.process,
+        .kind = kind,
+        .time = since_start(),
+        .heap_bytes = peak ? atomic_load(&h->peak_bytes) : atomic_load(&h->bytes),
+        .heap_blocks = peak ? atomic_load(&h->peak_blocks) : atomic_load(&h->blocks),
+        .rss_bytes = peak ? rss_peak() : rss_now(),
+    };
+    int64_t snap;
+    int rc;
+
+    if ((rc = flush_interned()) < 0)
+        return rc;
+    row.tool_bytes = (int64_t)pm_alloc_tool_bytes();
+    if ((rc = pm_store_add_snapshot(w.store, &row, &snap)) < 0)
+        return rc;
+    uint32_t n = w.stacks_written;
+    for (uint32_t i = 1; i < n && rc == 0; i++) {
+        struct pm_stack_view v;
+        if ((rc = pm_chunked_reserve(&w.last, i)) < 0)
+            break;
+        struct last_written *last = pm_chunked_at(&w.last, i);
+        pm_heap_read(h, i, &v);
+        const struct pm_counts *c = peak ? &v.at_peak : &v.live;
+        if (memcmp(c, &last->counts, sizeof(*c)) != 0) {
+            if (last->rowid)
+                rc = pm_store_end_live(w.store, last->rowid, snap);
+            last->rowid = 0;
+            if (rc == 0 && !counts_zero(c))
+                rc = pm_store_add_live(w.store, w.process,
+                                       pm_stacktab_stack_at(&pm_tracker.stacks, i)->id, snap, c,
+                                       &last->rowid);
+            last->counts = *c;
+        }
+        if (rc == 0 && !peak &&
+            (v.alloc_bytes != last->churn_bytes || v.alloc_blocks != last->churn_blocks)) {
+            rc = pm_store_set_churn(w.store, w.process,
+                                    pm_stacktab_stack_at(&pm_tracker.stacks, i)->id,
+                                    v.alloc_bytes, v.alloc_blocks);
+            last->churn_bytes = v.alloc_bytes;
+            last->churn_blocks = v.alloc_blocks;
+        }
+    }
+    if (peak && rc == 0) {
+        w.last_peak_bytes = row.heap_bytes;
+        w.last_peak_time = mono_now();
+    }
+    return rc;
+}
+
+static bool
+peak_moved(void)
+{
+    return atomic_load(&pm_tracker.heap.peak_bytes) != w.last_peak_bytes;
+}
+
+/* One batch: whatever is due now, in one transaction. Returns 0 or a negative code. */
+static int
+write_batch(int requests)
+{
+    double now = mono_now();
+    int rc;
+
+    pthread_mutex_lock(&w.busy);
+    if ((rc = pm_store_begin(w.store)) < 0)
+        goto out;
+    rc = pm_store_add_timeline(w.store, w.process, now - pm_identity.start_mono,
+                               atomic_load(&pm_tracker.heap.bytes), rss_now());
+    if (rc == 0 && pm_options.interval > 0 && now >= w.next_periodic) {
+        rc = write_snapshot(PM_SNAPSHOT_PERIODIC);
+        w.next_periodic = now + pm_options.interval;
+    }
+    bool finishing = requests & REQ_FINISH;
+    if (rc == 0 && peak_moved() &&
+        (finishing || (pm_options.interval > 0 && now - w.last_peak_time >= pm_options.interval)))
+        rc = write_snapshot(PM_SNAPSHOT_PEAK);
+    if (rc == 0 && (requests & REQ_SIGNAL))
+        rc = write_snapshot(PM_SNAPSHOT_SIGNAL);
+    if (rc == 0 && finishing && !w.final_written) {
+        rc = write_snapshot(PM_SNAPSHOT_FINAL);
+        w.final_written = rc == 0;
+    }
+    if (rc == 0 && finishing && w.end_reason) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        rc = pm_store_end_process(w.store, w.process, (double)ts.tv_sec + ts.tv_nsec / 1e9,
+                                  w.end_reason, w.end_status);
+    }
+    if (rc == 0)
+        rc = pm_store_commit(w.store);
+    else
+        pm_store_rollback(w.store);
+out:
+    pthread_mutex_unlock(&w.busy);
+    return rc;
+}
+
+/* Finds the process row we continue (exec) or descend from (a profiled ancestor). */
+static void
+find_parent(void)
+{
+    char path[64], buf[512];
+    pid_t pid = pm_identity.ppid;
+    int64_t id, run;
+
+    if (pm_identity.parent_id)
+        return;
+    if (pm_store_find_process(w.store, pm_identity.pid, 1, &id, &run) == 0)
+        goto found;     /* we are what an exec'd process became */
+    for (int hops = 0; pid > 1 && hops < 16; hops++) {
+        char *p;
+        if (pm_store_find_process(w.store, pid, 0, &id, &run) == 0)
+            goto found;
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+        if (read_proc(path, buf, sizeof(buf)) <= 0 || !(p = strrchr(buf, ')')))
+            return;
+        if (sscanf(p + 1, " %*c %d", &pid) != 1)
+            return;
+    }
+    return;
+found:
+    pm_identity.parent_id = id;
+    pm_identity.run_id = run;
+}
+
+static int
+open_and_register(void)
+{
+    struct pm_diag diag = { 0 };
+    int rc = pm_store_open(pm_options.output, &w.store, &diag);
+
+    if (rc < 0) {
+        pm_warn("cannot write the profile: %s", diag.msg);
+        return rc;
+    }
+    if ((rc = pm_store_begin(w.store)) < 0)
+        goto fail;
+    find_parent();
+    struct pm_process_row row = {
+        .parent = pm_identity.parent_id,
+        .run = pm_identity.run_id,
+        .pid = pm_identity.pid,
+        .ppid = pm_identity.ppid,
+        .argv_json = pm_identity.argv_json,
+        .executable = pm_identity.executable,
+        .python_version = pm_identity.python_version,
+        .mode = "full",
+        .start_time = pm_identity.start_wall,
+    };
+    if ((rc = pm_store_add_process(w.store, &row, &w.process, &w.run)) < 0 ||
+        (rc = pm_store_commit(w.store)) < 0) {
+        pm_store_rollback(w.store);
+        goto fail;
+    }
+    return 0;
+fail:
+    pm_warn("cannot write the profile '%s': %s", pm_options.output, pm_store_errmsg(w.store));
+    pm_store_close(w.store);
+    w.store = NULL;
+    return rc;
+}
+
+static void *
+writer_main(void *arg)
+{
+    pm_guard_enter();   /* for life: nothing this thread allocates is the program's */
+    w.open_rc = open_and_register();
+    sem_post(&w.opened);
+    if (w.open_rc < 0) {
+        pm_tracker_fail("no profile file");
+        atomic_store(&w.done, true);
+        return NULL;
+    }
+    w.next_periodic = mono_now() + pm_options.interval;
+    w.last_peak_time = mono_now();
+    for (;;) {
+        struct pollfd pfd = { .fd = w.wake_fd, .events = POLLIN };
+        uint64_t ignored;
+        poll(&pfd, 1, (int)pm_options.timeline_ms);
+        if (pfd.revents & POLLIN)
+            (void)!read(w.wake_fd, &ignored, sizeof(ignored));
+        int req = atomic_exchange(&w.requests, 0);
+        if (write_batch(req) < 0) {
+            pm_warn("cannot write the profile '%s': %s", pm_options.output,
+                    pm_store_errmsg(w.store));
+            pm_tracker_fail("writing the profile failed");
+            atomic_store(&w.done, true);
+            sem_post(&w.finished);
+            return NULL;
+        }
+        if ((req & REQ_FINISH) && w.end_reason) {
+            atomic_store(&w.done, true);
+            sem_post(&w.finished);
+            return NULL;    /* the process is ending: nothing more to write */
+        }
+        if (req & REQ_FINISH)
+            sem_post(&w.finished);
+    }
+}
+
+int
+pm_writer_start(bool wait)
+{
+    sigset_t all, old;
+    int rc;
+
+    pm_chunked_init(&w.last, sizeof(struct last_written));
+    sem_init(&w.opened, 0, 0);
+    sem_init(&w.finished, 0, 0);
+    w.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w.wake_fd < 0)
+        return -errno;
+    sigfillset(&all);
+    pm_guard_enter();   /* pthread_create allocates: not the program's memory */
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&w.thread, NULL, writer_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pm_guard_leave();
+    if (rc != 0)
+        return -rc;
+    atomic_store(&w.running, true);
+    if (!wait)
+        return 0;
+    while (sem_wait(&w.opened) < 0 && errno == EINTR)
+        ;
+    return w.open_rc;
+}
+
+static void
+wake(void)
+{
+    uint64_t one = 1;
+    (void)!write(w.wake_fd, &one, sizeof(one));
+}
+
+void
+pm_writer_request_signal_snapshot(void)
+{
+    int saved = errno;
+
+    if (atomic_load(&w.running) && !atomic_load(&w.done)) {
+        atomic_fetch_or(&w.requests, REQ_SIGNAL);
+        wake();
+    }
+    errno = saved;
+}
+
+bool
+pm_writer_finished(void)
+{
+    return !atomic_load(&w.running) || atomic_load(&w.done);
+}
+
+void
+pm_writer_finish(const char *reason, int status)
+{
+    struct timespec deadline;
+    int saved = errno;
+
+    if (pm_writer_finished())
+        return;
+    if (reason) {
+        w.end_reason = reason;
+        w.end_status = status;
+    } else if (w.final_written) {
+        return;
+    }
+    atomic_fetch_or(&w.requests, REQ_FINISH);
+    wake();
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 10;
+    while (sem_timedwait(&w.finished, &deadline) < 0 && errno == EINTR)
+        ;
+    errno = saved;
+}
+
+void
+pm_writer_prefork(void)
+{
+    if (atomic_load(&w.running))
+        pthread_mutex_lock(&w.busy);
+}
+
+void
+pm_writer_postfork_parent(void)
+{
+    if (atomic_load(&w.running))
+        pthread_mutex_unlock(&w.busy);
+}
+
+void
+pm_writer_postfork_child(void)
+{
+    if (!atomic_load(&w.running))
+        return;
+    pthread_mutex_unlock(&w.busy);
+    if (atomic_load(&w.done))
+        return;     /* the parent had finished: the child is not profiled */
+    /* The parent's connection is abandoned, not closed: its locks were never ours. */
+    w.store = NULL;
+    pm_identity.parent_id = w.process;
+    pm_identity.run_id = w.run;
+    pm_identity.ppid = pm_identity.pid;
+    pm_identity.pid = getpid();
+    pm_identity.start_mono = mono_now();
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        pm_identity.start_wall = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    }
+    for (uint32_t i = 1; i < w.stacks_written; i++)
+        memset(pm_chunked_at(&w.last, i), 0, sizeof(struct last_written));
+    w.final_written = false;
+    w.end_reason = NULL;
+    w.last_peak_bytes = 0;
+    atomic_store(&w.requests, 0);
+    atomic_store(&w.running, false);
+    close(w.wake_fd);
+    if (pm_writer_start(false) < 0)
+        pm_tracker_fail("cannot start the writer in a forked child");
+}
