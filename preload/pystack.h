@@ -27,8 +27,6 @@ struct pm_pystack_ops {
     int (*walk)(struct pm_raw_frame *out, unsigned cap, bool *more);
     /* Source position of a frame; code must be alive (on this thread's stack). */
     void (*describe)(const struct pm_raw_frame *f, struct pm_frame_text *out);
-    /* True if obj (about to be freed by the OBJ domain) is a code object. */
-    bool (*is_code)(const void *obj);
     /* The runtime's audit-hook list entry holding hook (allocated with libc malloc before
      * Py_Initialize), or NULL. */
     void *(*audit_hook_entry)(void *hook);
@@ -43,4 +41,15 @@ void pm_stackcache_set_ops(const struct pm_pystack_ops *ops, unsigned depth);
 /* Stops walking Python frames (interpreter finalizing): later events get no Python stack. */
 void pm_stackcache_stop_walking(void);
 /* A code object at obj is being freed: stacks cached with its address are no longer valid. */
-void pm_stackcache_note_free(const void *obj);
+void pm_stackcache_code_freed(const void *obj);
+
+/* The type object of code objects, NULL until Python hooks are installed. */
+extern const void *pm_code_type;
+
+/* Called for every block the OBJ domain frees: cheap unless obj is a code object. */
+static inline void
+pm_stackcache_note_free(const void *obj)
+{
+    if (((const void *const *)obj)[1] == pm_code_type && pm_code_type)
+        pm_stackcache_code_freed(obj);
+}

@@ -101,12 +101,6 @@ describe(const struct pm_raw_frame *f, struct pm_frame_text *out)
     out->line = pm_py.PyCode_Addr2Line(co, f->lasti * (int)sizeof(_Py_CODEUNIT));
 }
 
-static bool
-is_code(const void *obj)
-{
-    return (const void *)((const PyObject *)obj)->ob_type == pm_py.PyCode_Type;
-}
-
 static void *
 audit_hook_entry(void *hook)
 {
@@ -118,7 +112,7 @@ audit_hook_entry(void *hook)
     return NULL;
 }
 
-const struct pm_pystack_ops pm_pystack_311 = { walk, describe, is_code, audit_hook_entry };
+const struct pm_pystack_ops pm_pystack_311 = { walk, describe, audit_hook_entry };
 
 const struct pm_pystack_ops *
 pm_pystack_ops_for(unsigned version_hex)

@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "hash.h"
 #include "log.h"
+#include "pyapi.h"
 #include "pystack.h"
 #include "tracker.h"
 
@@ -55,11 +56,12 @@ gen_of(const void *code)
                                 memory_order_relaxed);
 }
 
+const void *pm_code_type;
+
 void
-pm_stackcache_note_free(const void *obj)
+pm_stackcache_code_freed(const void *obj)
 {
-    if (ops && ops->is_code(obj))
-        atomic_fetch_add_explicit(&code_gen[((uintptr_t)obj >> 4) % GEN_SLOTS], 1,
+    atomic_fetch_add_explicit(&code_gen[((uintptr_t)obj >> 4) % GEN_SLOTS], 1,
                                   memory_order_relaxed);
 }
 
@@ -67,6 +69,7 @@ void
 pm_stackcache_set_ops(const struct pm_pystack_ops *o, unsigned depth)
 {
     ops = o;
+    pm_code_type = o ? pm_py.PyCode_Type : NULL;
     depth_cap = depth < 2 ? 2 : depth;
     atomic_store(&walking, o != NULL);
 }

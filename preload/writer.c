@@ -154,7 +154,6 @@ write_snapshot(enum pm_snapshot_kind kind)
         .kind = kind,
         .time = since_start(),
         .heap_bytes = peak ? atomic_load(&h->peak_bytes) : atomic_load(&h->bytes),
-        .heap_blocks = peak ? atomic_load(&h->peak_blocks) : atomic_load(&h->blocks),
         .rss_bytes = peak ? rss_peak() : rss_now(),
     };
     int64_t snap;
@@ -166,6 +165,7 @@ write_snapshot(enum pm_snapshot_kind kind)
     if ((rc = pm_store_add_snapshot(w.store, &row, &snap)) < 0)
         return rc;
     uint32_t n = w.stacks_written;
+    int64_t blocks = 0;
     for (uint32_t i = 1; i < n && rc == 0; i++) {
         struct pm_stack_view v;
         if ((rc = pm_chunked_reserve(&w.last, i)) < 0)
@@ -173,6 +173,7 @@ write_snapshot(enum pm_snapshot_kind kind)
         struct last_written *last = pm_chunked_at(&w.last, i);
         pm_heap_read(h, i, &v);
         const struct pm_counts *c = peak ? &v.at_peak : &v.live;
+        blocks += pm_counts_blocks(c);
         if (memcmp(c, &last->counts, sizeof(*c)) != 0) {
             if (last->rowid)
                 rc = pm_store_end_live(w.store, last->rowid, snap);
@@ -192,6 +193,8 @@ write_snapshot(enum pm_snapshot_kind kind)
             last->churn_blocks = v.alloc_blocks;
         }
     }
+    if (rc == 0)
+        rc = pm_store_set_snapshot_blocks(w.store, snap, blocks);
     if (peak && rc == 0) {
         w.last_peak_bytes = row.heap_bytes;
         w.last_peak_time = mono_now();
@@ -340,6 +343,9 @@ writer_main(void *arg)
             return NULL;
         }
         if ((req & REQ_FINISH) && w.end_reason) {
+            /* Closing checkpoints the WAL: a finished run leaves one self-contained file. */
+            pm_store_close(w.store);
+            w.store = NULL;
             atomic_store(&w.done, true);
             sem_post(&w.finished);
             return NULL;    /* the process is ending: nothing more to write */
