@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "hash.h"
 
 #define MIN_CAPACITY 64u
 #define SIZE_BITS 36
@@ -30,23 +29,25 @@ unpack(uint64_t meta, struct pm_block_info *info)
     info->stack = (uint32_t)(meta >> (SIZE_BITS + KIND_BITS));
 }
 
-/* Malloc addresses are 16-aligned: drop those bits, then mix. */
+/* Multiplicative hashing (one multiply: this runs on every event). Malloc addresses are
+ * 16-aligned, so those bits are dropped; only the product's high bits are well mixed, so the
+ * shard takes the top 6 and the slot the 32 below them. */
 static inline uint64_t
 addr_hash(uintptr_t addr)
 {
-    return pm_hash_mix((uint64_t)addr >> 4);
+    return ((uint64_t)addr >> 4) * 0x9e3779b97f4a7c15ULL;
 }
 
 static inline struct pm_addrmap_shard *
 shard_of(struct pm_addrmap *m, uint64_t h)
 {
-    return &m->shard[h >> 58];  /* top 6 bits: 64 shards */
+    return &m->shard[h >> 58];
 }
 
 static inline uint32_t
 home_slot(const struct pm_addrmap_shard *s, uint64_t h)
 {
-    return (uint32_t)(((h & 0xffffffffu) * (uint64_t)s->capacity) >> 32);
+    return (uint32_t)((((h >> 26) & 0xffffffffu) * (uint64_t)s->capacity) >> 32);
 }
 
 static inline void

@@ -66,7 +66,6 @@ note_new_maximum(struct pm_heap *h, int64_t now)
     while (now > peak) {
         if (atomic_compare_exchange_weak(&h->peak_bytes, &peak, now)) {
             uint64_t st = atomic_load(&h->state);
-            atomic_store_explicit(&h->peak_blocks, atomic_load(&h->blocks), memory_order_relaxed);
             while (!(st & STATE_OPEN) && !atomic_compare_exchange_weak(&h->state, &st, st | STATE_OPEN))
                 ;
             return;
@@ -94,7 +93,6 @@ pm_heap_update(struct pm_heap *h, uint32_t idx, enum pm_kind kind, int64_t bytes
     }
     counters_unlock(c);
 
-    atomic_fetch_add_explicit(&h->blocks, sign, memory_order_relaxed);
     int64_t now = atomic_fetch_add_explicit(&h->bytes, delta, memory_order_relaxed) + delta;
     if (sign > 0 && now > atomic_load_explicit(&h->peak_bytes, memory_order_relaxed))
         note_new_maximum(h, now);
@@ -130,6 +128,5 @@ pm_heap_reset_after_fork(struct pm_heap *h, uint32_t n)
         c->at_peak = c->live;
     }
     atomic_store(&h->peak_bytes, now);
-    atomic_store(&h->peak_blocks, atomic_load(&h->blocks));
     atomic_store(&h->state, STATE_OPEN);
 }

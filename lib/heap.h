@@ -24,8 +24,8 @@ struct pm_stack_counters {
 };
 
 struct pm_heap {
-    _Atomic int64_t bytes, blocks;          /* live now */
-    _Atomic int64_t peak_bytes, peak_blocks;
+    _Atomic int64_t bytes;                  /* live now (blocks: sum the stacks) */
+    _Atomic int64_t peak_bytes;
     _Atomic uint64_t state;                 /* epoch << 1 | open */
     struct pm_chunked counters;             /* struct pm_stack_counters by stack index */
 };

@@ -174,6 +174,24 @@ reserve(void *vp, size_t *cap, size_t n, size_t size)
     return 0;
 }
 
+/* Reads every row of s with read() into a growing array of `size`-byte elements at *vp, counted
+ * by *n. On failure the elements read so far stay there for the caller to clear. */
+static int
+collect(struct pm_query *q, sqlite3_stmt *s, void *vp, size_t *n, size_t size,
+        int (*read)(sqlite3_stmt *, void *), struct pm_diag *diag)
+{
+    char **v = vp;
+    size_t cap = 0;
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (reserve(v, &cap, *n, size) < 0 || read(s, *v + *n * size) < 0)
+            return pm_diag_set(diag, -ENOMEM, "out of memory");
+        (*n)++;
+    }
+    return rc == SQLITE_DONE ? 0 : fail_sql(q, diag, rc);
+}
+
 /* ---- processes ---- */
 
 #define PROCESS_COLUMNS \
@@ -181,8 +199,9 @@ reserve(void *vp, size_t *cap, size_t n, size_t size)
     "end_reason, exit_status"
 
 static int
-read_process(sqlite3_stmt *s, struct pm_process_info *p)
+read_process(sqlite3_stmt *s, void *out)
 {
+    struct pm_process_info *p = out;
     bool oom = false;
 
     *p = (struct pm_process_info){
@@ -213,29 +232,15 @@ int
 pm_query_processes(struct pm_query *q, struct pm_process_list *out, struct pm_diag *diag)
 {
     sqlite3_stmt *s = NULL;
-    size_t cap = 0;
     int rc;
 
     *out = (struct pm_process_list){ 0 };
-    if ((rc = prepare(q, "SELECT " PROCESS_COLUMNS " FROM process ORDER BY run, id", &s, diag)) < 0)
-        goto fail;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (reserve(&out->v, &cap, out->n, sizeof(*out->v)) < 0 ||
-            read_process(s, &out->v[out->n]) < 0) {
-            rc = pm_diag_set(diag, -ENOMEM, "out of memory");
-            goto fail;
-        }
-        out->n++;
-    }
-    if (rc != SQLITE_DONE) {
-        rc = fail_sql(q, diag, rc);
-        goto fail;
+    if ((rc = prepare(q, "SELECT " PROCESS_COLUMNS " FROM process ORDER BY run, id", &s, diag)) == 0) {
+        rc = collect(q, s, &out->v, &out->n, sizeof(*out->v), read_process, diag);
     }
     sqlite3_finalize(s);
-    return 0;
-fail:
-    sqlite3_finalize(s);
-    pm_process_list_clear(out);
+    if (rc < 0)
+        pm_process_list_clear(out);
     return rc;
 }
 
@@ -296,8 +301,9 @@ pm_query_process(struct pm_query *q, int64_t run, int64_t pid, struct pm_process
     "id, process, kind, label, time, heap_bytes, heap_blocks, rss_bytes, tool_bytes"
 
 static int
-read_snapshot(sqlite3_stmt *s, struct pm_snapshot_info *p)
+read_snapshot(sqlite3_stmt *s, void *out)
 {
+    struct pm_snapshot_info *p = out;
     bool oom = false;
 
     *p = (struct pm_snapshot_info){
@@ -325,31 +331,17 @@ pm_query_snapshots(struct pm_query *q, int64_t process, struct pm_snapshot_list 
                    struct pm_diag *diag)
 {
     sqlite3_stmt *s = NULL;
-    size_t cap = 0;
     int rc;
 
     *out = (struct pm_snapshot_list){ 0 };
-    if ((rc = prepare(q, "SELECT " SNAPSHOT_COLUMNS " FROM snapshot WHERE process = ?1 ORDER BY id",
-                      &s, diag)) < 0)
-        goto fail;
-    sqlite3_bind_int64(s, 1, process);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (reserve(&out->v, &cap, out->n, sizeof(*out->v)) < 0 ||
-            read_snapshot(s, &out->v[out->n]) < 0) {
-            rc = pm_diag_set(diag, -ENOMEM, "out of memory");
-            goto fail;
-        }
-        out->n++;
-    }
-    if (rc != SQLITE_DONE) {
-        rc = fail_sql(q, diag, rc);
-        goto fail;
+    if ((rc = prepare(q, "SELECT " SNAPSHOT_COLUMNS " FROM snapshot WHERE process = ?1"
+                         " ORDER BY id", &s, diag)) == 0) {
+        sqlite3_bind_int64(s, 1, process);
+        rc = collect(q, s, &out->v, &out->n, sizeof(*out->v), read_snapshot, diag);
     }
     sqlite3_finalize(s);
-    return 0;
-fail:
-    sqlite3_finalize(s);
-    pm_snapshot_list_clear(out);
+    if (rc < 0)
+        pm_snapshot_list_clear(out);
     return rc;
 }
 
@@ -433,72 +425,26 @@ struct node {
 
 struct top {
     struct node *node;          /* open addressing by id; row == UINT32_MAX marks an empty slot */
-    size_t n_node, node_mask;
+    size_t n_node, mask;
     struct pm_top_row *row;     /* one per distinct (file, line, function) */
-    uint64_t *row_hash;
     uint64_t *stamp;            /* per row: the last walk that counted it in "total" */
     size_t n_row, cap_row;
-    uint32_t *row_slot;         /* open addressing over row_hash; 0 = empty, else index + 1 */
-    size_t row_mask;
 };
 
-static uint64_t
-mix64(uint64_t x)
+static size_t
+slot_of(int64_t id)
 {
+    uint64_t x = (uint64_t)id;
+
     x ^= x >> 33;
     x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
-}
-
-static uint64_t
-line_hash(const char *file, const char *function, int64_t line)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (const char *p = file; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-    h = (h ^ 0xff) * 0x100000001b3ULL;      /* 0xff never occurs in UTF-8: a separator */
-    for (const char *p = function; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
-    return mix64(h ^ (uint64_t)line);
-}
-
-/* Finds or adds the row of a source line; returns its index or -ENOMEM. */
-static int64_t
-top_row(struct top *t, const char *file, const char *function, int64_t line)
-{
-    uint64_t h = line_hash(file, function, line);
-    size_t i;
-
-    for (i = h & t->row_mask; t->row_slot[i]; i = (i + 1) & t->row_mask) {
-        const struct pm_top_row *r = &t->row[t->row_slot[i] - 1];
-        if (t->row_hash[t->row_slot[i] - 1] == h && r->line == line &&
-            strcmp(r->file, file) == 0 && strcmp(r->function, function) == 0)
-            return t->row_slot[i] - 1;
-    }
-    if (t->n_row == t->cap_row) {
-        size_t cap = t->cap_row;
-        if (reserve(&t->row, &cap, t->n_row, sizeof(*t->row)) < 0 ||
-            reserve(&t->row_hash, &t->cap_row, t->n_row, sizeof(*t->row_hash)) < 0)
-            return -ENOMEM;
-    }
-    t->row[t->n_row] = (struct pm_top_row){ .file = pm_strdup(file),
-                                            .function = pm_strdup(function), .line = line };
-    if (!t->row[t->n_row].file || !t->row[t->n_row].function) {
-        pm_free(t->row[t->n_row].file);
-        pm_free(t->row[t->n_row].function);
-        return -ENOMEM;
-    }
-    t->row_hash[t->n_row] = h;
-    t->row_slot[i] = (uint32_t)++t->n_row;
-    return (int64_t)t->n_row - 1;
+    return (size_t)(x ^ x >> 33);
 }
 
 static struct node *
 find_node(struct top *t, int64_t id)
 {
-    for (size_t i = mix64((uint64_t)id) & t->node_mask;; i = (i + 1) & t->node_mask) {
+    for (size_t i = slot_of(id) & t->mask;; i = (i + 1) & t->mask) {
         if (t->node[i].row == UINT32_MAX)
             return NULL;
         if (t->node[i].id == id)
@@ -506,8 +452,33 @@ find_node(struct top *t, int64_t id)
     }
 }
 
+/* Doubles the node table (kept at most half full). */
+static int
+grow_nodes(struct top *t)
+{
+    size_t mask = 2 * t->mask + 1;
+    struct node *node = pm_malloc((mask + 1) * sizeof(*node));
+
+    if (!node)
+        return -ENOMEM;
+    memset(node, 0xff, (mask + 1) * sizeof(*node));
+    for (size_t k = 0; k <= t->mask; k++) {
+        size_t i;
+        if (t->node[k].row == UINT32_MAX)
+            continue;
+        for (i = slot_of(t->node[k].id) & mask; node[i].row != UINT32_MAX; i = (i + 1) & mask)
+            ;
+        node[i] = t->node[k];
+    }
+    pm_free(t->node);
+    t->node = node;
+    t->mask = mask;
+    return 0;
+}
+
 /* Loads the stacks reachable from the live rows (each with its parent chain) and their lines.
- * A stack or frame row that is missing gets a synthetic line rather than an error. */
+ * A stack or frame row that is missing gets a synthetic line rather than an error. Rows come
+ * sorted by line, so the stacks of one line arrive together and no string table is needed. */
 static int
 load_chain(struct pm_query *q, struct top *t, int64_t process, int64_t snapshot,
            struct pm_diag *diag)
@@ -517,75 +488,63 @@ load_chain(struct pm_query *q, struct top *t, int64_t process, int64_t snapshot,
         "  SELECT stack FROM live WHERE process = ?1 AND first_snapshot <= ?2"
         "   AND (until_snapshot IS NULL OR until_snapshot > ?2)"
         "  UNION SELECT s.parent FROM stack s JOIN chain c ON s.id = c.id WHERE s.parent <> 0)"
-        " SELECT c.id, s.parent, s.id IS NOT NULL, f.id IS NOT NULL, f.file, f.function, f.line"
-        " FROM chain c LEFT JOIN stack s ON s.id = c.id LEFT JOIN frame f ON f.id = s.frame";
+        " SELECT c.id, coalesce(s.parent, 0),"
+        "  CASE WHEN f.id IS NULL THEN '<pymem>' ELSE coalesce(f.file, '') END AS file,"
+        "  CASE WHEN s.id IS NULL THEN '<unknown stack>' WHEN f.id IS NULL THEN '<unknown frame>'"
+        "   ELSE coalesce(f.function, '') END AS function,"
+        "  coalesce(f.line, 0) AS line"
+        " FROM chain c LEFT JOIN stack s ON s.id = c.id LEFT JOIN frame f ON f.id = s.frame"
+        " ORDER BY file, function, line";
     sqlite3_stmt *s = NULL;
-    struct node *nodes = NULL;
-    size_t cap = 0, n = 0;
     int rc;
 
     if ((rc = prepare(q, sql, &s, diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, process);
     sqlite3_bind_int64(s, 2, snapshot);
+    t->mask = 15;
+    if (!(t->node = pm_malloc(16 * sizeof(*t->node))))
+        goto oom;
+    memset(t->node, 0xff, 16 * sizeof(*t->node));      /* row UINT32_MAX: empty */
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *file = (const char *)sqlite3_column_text(s, 4);
-        const char *function = (const char *)sqlite3_column_text(s, 5);
-        int64_t line = sqlite3_column_int64(s, 6), row;
+        const char *file = (const char *)sqlite3_column_text(s, 2);
+        const char *function = (const char *)sqlite3_column_text(s, 3);
+        int64_t id = sqlite3_column_int64(s, 0), line = sqlite3_column_int64(s, 4);
+        struct pm_top_row *last = t->n_row ? &t->row[t->n_row - 1] : NULL;
+        size_t i;
 
-        if (!sqlite3_column_int(s, 2)) {
-            file = "<pymem>", function = "<unknown stack>", line = 0;
-        } else if (!sqlite3_column_int(s, 3)) {
-            file = "<pymem>", function = "<unknown frame>", line = 0;
-        }
-        if (reserve(&nodes, &cap, n, sizeof(*nodes)) < 0 ||
-            (row = top_row(t, file ? file : "", function ? function : "", line)) < 0)
+        if (!file || !function)
             goto oom;
-        nodes[n++] = (struct node){ .id = sqlite3_column_int64(s, 0),
-                                    .parent = sqlite3_column_int64(s, 1), .row = (uint32_t)row };
-        if (2 * t->n_row > t->row_mask) {   /* keep the line table at most half full */
-            size_t nmask = 2 * t->row_mask + 1;
-            uint32_t *slot = pm_calloc(nmask + 1, sizeof(*slot));
-            if (!slot)
+        if (!last || last->line != line || strcmp(last->file, file) != 0 ||
+            strcmp(last->function, function) != 0) {
+            if (reserve(&t->row, &t->cap_row, t->n_row, sizeof(*t->row)) < 0)
                 goto oom;
-            for (size_t r = 0; r < t->n_row; r++) {
-                size_t i = t->row_hash[r] & nmask;
-                while (slot[i])
-                    i = (i + 1) & nmask;
-                slot[i] = (uint32_t)r + 1;
-            }
-            pm_free(t->row_slot);
-            t->row_slot = slot;
-            t->row_mask = nmask;
+            last = &t->row[t->n_row];
+            *last = (struct pm_top_row){ .file = pm_strdup(file), .function = pm_strdup(function),
+                                         .line = line };
+            t->n_row++;
+            if (!last->file || !last->function)
+                goto oom;
         }
+        if (2 * (t->n_node + 1) > t->mask && grow_nodes(t) < 0)
+            goto oom;
+        for (i = slot_of(id) & t->mask; t->node[i].row != UINT32_MAX; i = (i + 1) & t->mask)
+            ;
+        t->node[i] = (struct node){ id, sqlite3_column_int64(s, 1), (uint32_t)(t->n_row - 1) };
+        t->n_node++;
     }
     if (rc != SQLITE_DONE) {
         rc = fail_sql(q, diag, rc);
-        goto fail;
+        goto out;
     }
-    for (t->node_mask = 15; t->node_mask < 2 * n; t->node_mask = 2 * t->node_mask + 1)
-        ;
-    if (!(t->node = pm_malloc((t->node_mask + 1) * sizeof(*t->node))))
-        goto oom;
-    for (size_t i = 0; i <= t->node_mask; i++)
-        t->node[i].row = UINT32_MAX;
-    for (size_t k = 0; k < n; k++) {
-        size_t i = mix64((uint64_t)nodes[k].id) & t->node_mask;
-        while (t->node[i].row != UINT32_MAX)
-            i = (i + 1) & t->node_mask;
-        t->node[i] = nodes[k];
-    }
-    t->n_node = n;
     if (!(t->stamp = pm_calloc(t->n_row ? t->n_row : 1, sizeof(*t->stamp))))
         goto oom;
     rc = 0;
     goto out;
 oom:
     rc = pm_diag_set(diag, -ENOMEM, "out of memory");
-fail:
 out:
     sqlite3_finalize(s);
-    pm_free(nodes);
     return rc;
 }
 
@@ -631,17 +590,13 @@ int
 pm_query_top(struct pm_query *q, int64_t process, int64_t snapshot, struct pm_top_list *out,
              struct pm_diag *diag)
 {
-    struct top t = { .row_mask = 15 };
+    struct top t = { 0 };
     sqlite3_stmt *s = NULL;
     uint64_t walk = 0;
     size_t kept = 0;
     int rc;
 
     *out = (struct pm_top_list){ 0 };
-    if (!(t.row_slot = pm_calloc(t.row_mask + 1, sizeof(*t.row_slot)))) {
-        rc = pm_diag_set(diag, -ENOMEM, "out of memory");
-        goto out;
-    }
     if ((rc = load_chain(q, &t, process, snapshot, diag)) < 0 ||
         (rc = prepare(q, "SELECT stack, bytes, blocks FROM live WHERE process = ?1"
                          " AND first_snapshot <= ?2"
@@ -679,8 +634,6 @@ out:
         pm_free(t.row[i].function);
     }
     pm_free(t.row);
-    pm_free(t.row_hash);
-    pm_free(t.row_slot);
     pm_free(t.stamp);
     pm_free(t.node);
     return rc;
@@ -702,17 +655,6 @@ pm_process_info_clear(struct pm_process_info *p)
 }
 
 void
-pm_process_list_clear(struct pm_process_list *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++)
-        pm_process_info_clear(&l->v[i]);
-    pm_free(l->v);
-    *l = (struct pm_process_list){ 0 };
-}
-
-void
 pm_snapshot_info_clear(struct pm_snapshot_info *s)
 {
     if (!s)
@@ -722,26 +664,21 @@ pm_snapshot_info_clear(struct pm_snapshot_info *s)
     *s = (struct pm_snapshot_info){ 0 };
 }
 
-void
-pm_snapshot_list_clear(struct pm_snapshot_list *l)
+#define PM_LIST_CLEAR(list, clear_one) \
+    if (!l) \
+        return; \
+    for (size_t i = 0; i < l->n; i++) \
+        clear_one(&l->v[i]); \
+    pm_free(l->v); \
+    *l = (struct list){ 0 }
+
+static void
+top_row_clear(struct pm_top_row *r)
 {
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++)
-        pm_snapshot_info_clear(&l->v[i]);
-    pm_free(l->v);
-    *l = (struct pm_snapshot_list){ 0 };
+    pm_free(r->file);
+    pm_free(r->function);
 }
 
-void
-pm_top_list_clear(struct pm_top_list *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++) {
-        pm_free(l->v[i].file);
-        pm_free(l->v[i].function);
-    }
-    pm_free(l->v);
-    *l = (struct pm_top_list){ 0 };
-}
+void pm_process_list_clear(struct pm_process_list *l) { PM_LIST_CLEAR(pm_process_list, pm_process_info_clear); }
+void pm_snapshot_list_clear(struct pm_snapshot_list *l) { PM_LIST_CLEAR(pm_snapshot_list, pm_snapshot_info_clear); }
+void pm_top_list_clear(struct pm_top_list *l) { PM_LIST_CLEAR(pm_top_list, top_row_clear); }

@@ -31,6 +31,7 @@
     X(add_stack, "INSERT OR IGNORE INTO stack(id, parent, frame, depth) VALUES(?1, ?2, ?3, ?4)") \
     X(add_snapshot, "INSERT INTO snapshot(process, kind, label, time, heap_bytes, heap_blocks, " \
                     "rss_bytes, tool_bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") \
+    X(set_snapshot_blocks, "UPDATE snapshot SET heap_blocks = ?2 WHERE id = ?1") \
     X(add_live, "INSERT INTO live(process, stack, first_snapshot, bytes, blocks, python_bytes, " \
                 "python_blocks, raw_bytes, raw_blocks, native_bytes, native_blocks) " \
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") \
@@ -355,6 +356,14 @@ pm_store_add_snapshot(struct pm_store *st, const struct pm_snapshot_row *row, in
         return rc;
     *id = sqlite3_last_insert_rowid(st->db);
     return 0;
+}
+
+int
+pm_store_set_snapshot_blocks(struct pm_store *st, int64_t snapshot, int64_t blocks)
+{
+    sqlite3_bind_int64(st->set_snapshot_blocks, 1, snapshot);
+    sqlite3_bind_int64(st->set_snapshot_blocks, 2, blocks);
+    return run(st->set_snapshot_blocks);
 }
 
 int

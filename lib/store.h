@@ -63,6 +63,9 @@ int pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t 
 /* Inserts a snapshot row; *id gets its id. */
 int pm_store_add_snapshot(struct pm_store *st, const struct pm_snapshot_row *row, int64_t *id);
 
+/* Sets a snapshot's block count (known only once every stack has been read). */
+int pm_store_set_snapshot_blocks(struct pm_store *st, int64_t snapshot, int64_t blocks);
+
 /* Starts a live row (valid from snapshot on); *rowid identifies it for pm_store_end_live. */
 int pm_store_add_live(struct pm_store *st, int64_t process, int64_t stack, int64_t snapshot,
                       const struct pm_counts *c, int64_t *rowid);
