@@ -29,7 +29,7 @@ static inline uint64_t
 pm_hash_bytes(uint64_t h, const void *data, size_t len)
 {
     const unsigned char *p = data;
-    h ^= 0xcbf29ce484222325ULL;
+    h = pm_hash_mix(h) ^ 0xcbf29ce484222325ULL;    /* mixed first: a seed must not cancel data */
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 0x100000001b3ULL;

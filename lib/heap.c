@@ -81,7 +81,12 @@ pm_heap_update(struct pm_heap *h, uint32_t idx, enum pm_kind kind, int64_t bytes
     int64_t delta = sign > 0 ? bytes : -bytes;
 
     counters_lock(c);
-    if (c->epoch != epoch) {
+    /* Re-read under the lock and fold only forwards: an event that read an older epoch must
+     * not fold again (it would overwrite this stack's value at the peak). */
+    uint32_t now_epoch = (uint32_t)(atomic_load_explicit(&h->state, memory_order_acquire) >> 1);
+    if ((int32_t)(now_epoch - epoch) > 0)
+        epoch = now_epoch;
+    if ((int32_t)(epoch - c->epoch) > 0) {
         c->at_peak = c->live;
         c->epoch = epoch;
     }

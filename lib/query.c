@@ -19,8 +19,12 @@ struct pm_query {
     char *path;
 };
 
-/* The tables a version-1 profile must have. */
-static const char *const required_tables[] = { "process", "frame", "stack", "snapshot", "live" };
+/* The first table or view a version-1 profile must have that this file lacks, if any. */
+static const char missing_table_sql[] =
+    "WITH t(name) AS (VALUES ('process'), ('frame'), ('stack'), ('snapshot'), ('live'),"
+    " ('snapshot_live'))"
+    " SELECT name FROM t WHERE name NOT IN"
+    " (SELECT name FROM sqlite_master WHERE type IN ('table', 'view')) LIMIT 1";
 
 /* Turns a failed SQLite call into a one-line message. Returns the negative code. */
 static int
@@ -116,20 +120,15 @@ pm_query_open(const char *path, struct pm_query **out, struct pm_diag *diag)
         rc = pm_diag_set(diag, -PM_ESCHEMA, "'%s' is not a pymem profile", path);
         goto fail;
     }
-    if ((rc = prepare(q, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
-                      &s, diag)) < 0)
+    if ((rc = prepare(q, missing_table_sql, &s, diag)) < 0)
         goto fail;
-    for (size_t i = 0; i < ARRAY_SIZE(required_tables); i++) {
-        sqlite3_bind_text(s, 1, required_tables[i], -1, SQLITE_STATIC);
-        if ((rc = sqlite3_step(s)) != SQLITE_ROW)
-            goto fail_rc;
-        if (sqlite3_column_int(s, 0) != 1) {
-            rc = pm_diag_set(diag, -PM_ESCHEMA, "'%s' is not a pymem profile (no table '%s')",
-                             path, required_tables[i]);
-            goto fail;
-        }
-        sqlite3_reset(s);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        rc = pm_diag_set(diag, -PM_ESCHEMA, "'%s' is not a pymem profile (no table '%s')", path,
+                         (const char *)sqlite3_column_text(s, 0));
+        goto fail;
     }
+    if (rc != SQLITE_DONE)
+        goto fail_rc;
     sqlite3_finalize(s);
     *out = pm_steal(&q);
     return 0;
@@ -235,9 +234,9 @@ pm_query_processes(struct pm_query *q, struct pm_process_list *out, struct pm_di
     int rc;
 
     *out = (struct pm_process_list){ 0 };
-    if ((rc = prepare(q, "SELECT " PROCESS_COLUMNS " FROM process ORDER BY run, id", &s, diag)) == 0) {
+    if ((rc = prepare(q, "SELECT " PROCESS_COLUMNS " FROM process ORDER BY run, id", &s,
+                      diag)) == 0)
         rc = collect(q, s, &out->v, &out->n, sizeof(*out->v), read_process, diag);
-    }
     sqlite3_finalize(s);
     if (rc < 0)
         pm_process_list_clear(out);
@@ -380,7 +379,8 @@ int
 pm_query_snapshot(struct pm_query *q, int64_t process, int64_t id, struct pm_snapshot_info *out,
                   struct pm_diag *diag)
 {
-    return one_snapshot(q, "SELECT " SNAPSHOT_COLUMNS " FROM snapshot WHERE process = ?1 AND id = ?2",
+    return one_snapshot(q, "SELECT " SNAPSHOT_COLUMNS " FROM snapshot"
+                           " WHERE process = ?1 AND id = ?2",
                         process, id, NULL, out, diag);
 }
 
@@ -424,56 +424,27 @@ struct node {
 };
 
 struct top {
-    struct node *node;          /* open addressing by id; row == UINT32_MAX marks an empty slot */
-    size_t n_node, mask;
+    struct node *node;          /* sorted by id once loaded */
+    size_t n_node, cap_node;
     struct pm_top_row *row;     /* one per distinct (file, line, function) */
     uint64_t *stamp;            /* per row: the last walk that counted it in "total" */
     size_t n_row, cap_row;
 };
 
-static size_t
-slot_of(int64_t id)
+static int
+compare_nodes(const void *pa, const void *pb)
 {
-    uint64_t x = (uint64_t)id;
+    const struct node *a = pa, *b = pb;
 
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    return (size_t)(x ^ x >> 33);
+    return (a->id > b->id) - (a->id < b->id);
 }
 
 static struct node *
 find_node(struct top *t, int64_t id)
 {
-    for (size_t i = slot_of(id) & t->mask;; i = (i + 1) & t->mask) {
-        if (t->node[i].row == UINT32_MAX)
-            return NULL;
-        if (t->node[i].id == id)
-            return &t->node[i];
-    }
-}
+    struct node key = { .id = id };
 
-/* Doubles the node table (kept at most half full). */
-static int
-grow_nodes(struct top *t)
-{
-    size_t mask = 2 * t->mask + 1;
-    struct node *node = pm_malloc((mask + 1) * sizeof(*node));
-
-    if (!node)
-        return -ENOMEM;
-    memset(node, 0xff, (mask + 1) * sizeof(*node));
-    for (size_t k = 0; k <= t->mask; k++) {
-        size_t i;
-        if (t->node[k].row == UINT32_MAX)
-            continue;
-        for (i = slot_of(t->node[k].id) & mask; node[i].row != UINT32_MAX; i = (i + 1) & mask)
-            ;
-        node[i] = t->node[k];
-    }
-    pm_free(t->node);
-    t->node = node;
-    t->mask = mask;
-    return 0;
+    return bsearch(&key, t->node, t->n_node, sizeof(*t->node), compare_nodes);
 }
 
 /* Loads the stacks reachable from the live rows (each with its parent chain) and their lines.
@@ -502,16 +473,11 @@ load_chain(struct pm_query *q, struct top *t, int64_t process, int64_t snapshot,
         return rc;
     sqlite3_bind_int64(s, 1, process);
     sqlite3_bind_int64(s, 2, snapshot);
-    t->mask = 15;
-    if (!(t->node = pm_malloc(16 * sizeof(*t->node))))
-        goto oom;
-    memset(t->node, 0xff, 16 * sizeof(*t->node));      /* row UINT32_MAX: empty */
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *file = (const char *)sqlite3_column_text(s, 2);
         const char *function = (const char *)sqlite3_column_text(s, 3);
         int64_t id = sqlite3_column_int64(s, 0), line = sqlite3_column_int64(s, 4);
         struct pm_top_row *last = t->n_row ? &t->row[t->n_row - 1] : NULL;
-        size_t i;
 
         if (!file || !function)
             goto oom;
@@ -526,12 +492,10 @@ load_chain(struct pm_query *q, struct top *t, int64_t process, int64_t snapshot,
             if (!last->file || !last->function)
                 goto oom;
         }
-        if (2 * (t->n_node + 1) > t->mask && grow_nodes(t) < 0)
+        if (reserve(&t->node, &t->cap_node, t->n_node, sizeof(*t->node)) < 0)
             goto oom;
-        for (i = slot_of(id) & t->mask; t->node[i].row != UINT32_MAX; i = (i + 1) & t->mask)
-            ;
-        t->node[i] = (struct node){ id, sqlite3_column_int64(s, 1), (uint32_t)(t->n_row - 1) };
-        t->n_node++;
+        t->node[t->n_node++] = (struct node){ id, sqlite3_column_int64(s, 1),
+                                              (uint32_t)(t->n_row - 1) };
     }
     if (rc != SQLITE_DONE) {
         rc = fail_sql(q, diag, rc);
@@ -539,6 +503,8 @@ load_chain(struct pm_query *q, struct top *t, int64_t process, int64_t snapshot,
     }
     if (!(t->stamp = pm_calloc(t->n_row ? t->n_row : 1, sizeof(*t->stamp))))
         goto oom;
+    if (t->n_node)
+        qsort(t->node, t->n_node, sizeof(*t->node), compare_nodes);
     rc = 0;
     goto out;
 oom:
@@ -567,6 +533,13 @@ count_live(struct top *t, int64_t stack, int64_t bytes, int64_t blocks, uint64_t
         }
         n = n->parent ? find_node(t, n->parent) : NULL;
     }
+}
+
+static void
+top_row_clear(struct pm_top_row *r)
+{
+    pm_free(r->file);
+    pm_free(r->function);
 }
 
 static int
@@ -616,8 +589,7 @@ pm_query_top(struct pm_query *q, int64_t process, int64_t snapshot, struct pm_to
         if (r->self_bytes || r->self_blocks || r->total_bytes || r->total_blocks) {
             t.row[kept++] = *r;
         } else {
-            pm_free(r->file);
-            pm_free(r->function);
+            top_row_clear(r);
         }
     }
     t.n_row = kept;
@@ -629,10 +601,8 @@ pm_query_top(struct pm_query *q, int64_t process, int64_t snapshot, struct pm_to
     rc = 0;
 out:
     sqlite3_finalize(s);
-    for (size_t i = 0; i < t.n_row; i++) {
-        pm_free(t.row[i].file);
-        pm_free(t.row[i].function);
-    }
+    for (size_t i = 0; i < t.n_row; i++)
+        top_row_clear(&t.row[i]);
     pm_free(t.row);
     pm_free(t.stamp);
     pm_free(t.node);
@@ -664,21 +634,35 @@ pm_snapshot_info_clear(struct pm_snapshot_info *s)
     *s = (struct pm_snapshot_info){ 0 };
 }
 
-#define PM_LIST_CLEAR(list, clear_one) \
-    if (!l) \
-        return; \
-    for (size_t i = 0; i < l->n; i++) \
-        clear_one(&l->v[i]); \
-    pm_free(l->v); \
-    *l = (struct list){ 0 }
-
-static void
-top_row_clear(struct pm_top_row *r)
+void
+pm_process_list_clear(struct pm_process_list *l)
 {
-    pm_free(r->file);
-    pm_free(r->function);
+    for (size_t i = 0; l && i < l->n; i++)
+        pm_process_info_clear(&l->v[i]);
+    if (l) {
+        pm_free(l->v);
+        *l = (struct pm_process_list){ 0 };
+    }
 }
 
-void pm_process_list_clear(struct pm_process_list *l) { PM_LIST_CLEAR(pm_process_list, pm_process_info_clear); }
-void pm_snapshot_list_clear(struct pm_snapshot_list *l) { PM_LIST_CLEAR(pm_snapshot_list, pm_snapshot_info_clear); }
-void pm_top_list_clear(struct pm_top_list *l) { PM_LIST_CLEAR(pm_top_list, top_row_clear); }
+void
+pm_snapshot_list_clear(struct pm_snapshot_list *l)
+{
+    for (size_t i = 0; l && i < l->n; i++)
+        pm_snapshot_info_clear(&l->v[i]);
+    if (l) {
+        pm_free(l->v);
+        *l = (struct pm_snapshot_list){ 0 };
+    }
+}
+
+void
+pm_top_list_clear(struct pm_top_list *l)
+{
+    for (size_t i = 0; l && i < l->n; i++)
+        top_row_clear(&l->v[i]);
+    if (l) {
+        pm_free(l->v);
+        *l = (struct pm_top_list){ 0 };
+    }
+}

@@ -67,7 +67,7 @@ struct pm_top_row {
 };
 
 struct pm_top_list {
-    struct pm_top_row *v;       /* sorted: self bytes desc, total bytes desc, file, line, function */
+    struct pm_top_row *v;       /* by self bytes desc, total bytes desc, file, line, function */
     size_t n;
 };
 

@@ -137,8 +137,19 @@ check_schema(struct pm_store *st, struct pm_diag *diag)
     if (sqlite3_step(s) == SQLITE_ROW)
         version = sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
-    if (version == 0)
-        return 0;   /* a new file */
+    if (version == 0) {
+        /* a new file, or another application's database: never add our tables to that */
+        int objects = 0;
+        if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master", -1, &s, NULL) !=
+            SQLITE_OK)
+            return fail_sqlite(st, diag, "cannot read the schema");
+        if (sqlite3_step(s) == SQLITE_ROW)
+            objects = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+        if (objects > 0)
+            return pm_diag_set(diag, -PM_ESCHEMA, "not a pymem profile (another database)");
+        return 0;
+    }
     if (version != PM_SCHEMA_VERSION)
         return pm_diag_set(diag, -PM_ESCHEMA, "profile has schema version %d, this pymem writes %d",
                            version, PM_SCHEMA_VERSION);

@@ -318,7 +318,9 @@ static void *
 writer_main(void *arg)
 {
     pm_guard_enter();   /* for life: nothing this thread allocates is the program's */
+    pthread_mutex_lock(&w.busy);    /* a fork meanwhile must not copy SQLite mid-call */
     w.open_rc = open_and_register();
+    pthread_mutex_unlock(&w.busy);
     sem_post(&w.opened);
     if (w.open_rc < 0) {
         pm_tracker_fail("no profile file");
@@ -465,8 +467,6 @@ pm_writer_postfork_child(void)
         clock_gettime(CLOCK_REALTIME, &ts);
         pm_identity.start_wall = (double)ts.tv_sec + ts.tv_nsec / 1e9;
     }
-    for (uint32_t i = 1; i < w.stacks_written; i++)
-        memset(pm_chunked_at(&w.last, i), 0, sizeof(struct last_written));
     w.final_written = false;
     w.end_reason = NULL;
     w.last_peak_bytes = 0;
