@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* The commands of pymem-view and what they share. Adding a command = a file cmd_<name>.c with
+ * its usage string at the top, a prototype here, a row in main.c's table. */
+#pragma once
+
+#include <stdint.h>
+
+#include "query.h"
+
+/* One row of the command table. run() gets argv starting at the command name and returns the
+ * exit status (PM_EXIT_*). */
+struct pm_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+int cmd_top(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
+
+/* The profile every command opens unless told otherwise. */
+#define PM_DEFAULT_FILE "pymem.db"
+
+/* An open profile and the process a command looks at. */
+struct pm_target {
+    struct pm_query *q;
+    struct pm_process_info proc;
+};
+
+/* Opens `file` read-only and, unless no_process is set, picks the process: the root of the latest
+ * run, or with pid >= 0 the process of that run with that pid. Errors are printed; returns
+ * PM_EXIT_OK or PM_EXIT_DATA. On failure *t needs no release. */
+int pm_target_open(struct pm_target *t, const char *file, int64_t pid, int no_process);
+void pm_target_close(struct pm_target *t);
+
+/* Reports an option getopt_long() refused (it returned c, '?' or ':') for command cmd and
+ * returns PM_EXIT_USAGE. */
+int pm_bad_option(const char *cmd, int c, char **argv);
+
+/* Reports extra words after the options of cmd and returns PM_EXIT_USAGE. */
+int pm_extra_args(const char *cmd, const char *arg);
+
+/* Parses a decimal integer >= min for option opt; on error reports it and returns
+ * PM_EXIT_USAGE, else 0. */
+int pm_parse_int(const char *opt, const char *arg, int64_t min, int64_t *out);

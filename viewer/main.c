@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/* pymem-view: reads a profile written by libpymem.so. main() takes the global options, then
+ * hands the rest of the command line to the command named by the first word. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "cmd.h"
+#include "out.h"
+
+#ifndef PM_VERSION
+#define PM_VERSION "unknown"
+#endif
+
+static const struct pm_cmd pm_cmds[] = {
+    { "top",       cmd_top,       "source lines ranked by the memory live at a snapshot" },
+    { "snapshots", cmd_snapshots, "the snapshots of a process" },
+    { "runs",      cmd_runs,      "the runs in the file and their processes" },
+};
+
+static void
+usage(FILE *f)
+{
+    fputs("usage: pymem-view [-h | -V] <command> [<options>]\n"
+          "\n"
+          "Shows a memory profile written by libpymem.so (default ./" PM_DEFAULT_FILE ").\n"
+          "\n"
+          "commands:\n", f);
+    for (size_t i = 0; i < ARRAY_SIZE(pm_cmds); i++)
+        fprintf(f, "  %-10s %s\n", pm_cmds[i].name, pm_cmds[i].summary);
+    fputs("\n"
+          "options:\n"
+          "  -h, --help     show this help\n"
+          "  -V, --version  show the version\n"
+          "\n"
+          "See 'pymem-view <command> --help' for the options of a command.\n", f);
+}
+
+int
+pm_bad_option(const char *cmd, int c, char **argv)
+{
+    const char *where = cmd ? cmd : "pymem-view";
+    const char *arg = optind > 0 ? argv[optind - 1] : "";
+
+    if (c == ':')
+        pm_error("option '%s' needs a value; see '%s%s --help'", arg,
+                 cmd ? "pymem-view " : "", where);
+    else if (optopt && strncmp(arg, "--", 2) == 0 && strchr(arg, '='))
+        pm_error("option '%.*s' takes no value; see '%s%s --help'", (int)(strchr(arg, '=') - arg),
+                 arg, cmd ? "pymem-view " : "", where);
+    else if (optopt && optopt < 256 && strncmp(arg, "--", 2) != 0)
+        pm_error("unknown option '-%c'; see '%s%s --help'", optopt,
+                 cmd ? "pymem-view " : "", where);
+    else
+        pm_error("unknown option '%s'; see '%s%s --help'", arg, cmd ? "pymem-view " : "", where);
+    return PM_EXIT_USAGE;
+}
+
+int
+pm_extra_args(const char *cmd, const char *arg)
+{
+    pm_error("unexpected argument '%s'; see 'pymem-view %s --help'", arg, cmd);
+    return PM_EXIT_USAGE;
+}
+
+int
+pm_parse_int(const char *opt, const char *arg, int64_t min, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    errno = 0;
+    v = strtoll(arg, &end, 10);
+    if (errno || end == arg || *end || arg[0] == ' ' || arg[0] == '+' || v < min) {
+        pm_error("invalid value '%s' for %s: expected a whole number >= %lld", arg, opt,
+                 (long long)min);
+        return PM_EXIT_USAGE;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+pm_target_open(struct pm_target *t, const char *file, int64_t pid, int no_process)
+{
+    struct pm_diag diag = { 0 };
+    int64_t run;
+
+    *t = (struct pm_target){ 0 };
+    if (pm_query_open(file, &t->q, &diag) < 0)
+        goto fail;
+    if (no_process)
+        return PM_EXIT_OK;
+    if (pm_query_latest_run(t->q, &run, &diag) < 0 ||
+        pm_query_process(t->q, run, pid, &t->proc, &diag) < 0)
+        goto fail;
+    return PM_EXIT_OK;
+fail:
+    pm_error("%s", diag.msg[0] ? diag.msg : pm_strerror(diag.code));
+    pm_target_close(t);
+    return PM_EXIT_DATA;
+}
+
+void
+pm_target_close(struct pm_target *t)
+{
+    pm_process_info_clear(&t->proc);
+    pm_query_close(t->q);
+    t->q = NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    opterr = 0;                             /* our messages, one line each */
+    while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return PM_EXIT_OK;
+        case 'V':
+            printf("pymem-view %s\n", PM_VERSION);
+            return PM_EXIT_OK;
+        default:
+            return pm_bad_option(NULL, c, argv);
+        }
+    }
+    if (optind >= argc) {
+        pm_error("no command given; see 'pymem-view --help'");
+        return PM_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(pm_cmds); i++) {
+        if (strcmp(argv[optind], pm_cmds[i].name) == 0) {
+            char **sub = argv + optind;
+            int nsub = argc - optind;
+            optind = 0;                     /* glibc: re-initialise getopt for the command */
+            return pm_cmds[i].run(nsub, sub);
+        }
+    }
+    pm_error("'%s' is not a command; see 'pymem-view --help'", argv[optind]);
+    return PM_EXIT_USAGE;
+}

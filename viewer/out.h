@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* Output helpers of pymem-view: messages on stderr, aligned tables and human sizes on stdout,
+ * and escaping of everything that comes from the profiled program (file and function names,
+ * argv), both for the terminal and for JSON. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pm.h"
+
+/* Exit statuses of pymem-view. */
+enum {
+    PM_EXIT_OK = 0,
+    PM_EXIT_DATA = 1,       /* the file or the data asked for is not there or not readable */
+    PM_EXIT_USAGE = 2,      /* bad command line */
+};
+
+/* Prints "pymem-view: <message>" and a newline on stderr, as one line: control characters in
+ * the message (from a path, say) are escaped. */
+void pm_error(const char *fmt, ...) PM_PRINTF(1, 2);
+
+/* Prints the out-of-memory message and returns PM_EXIT_DATA. */
+int pm_error_oom(void);
+
+/* A human size: "512 B", "1.5 KiB", "120.0 MiB" (powers of 1024). */
+#define PM_SIZE_LEN 32
+const char *pm_fmt_size(char buf[PM_SIZE_LEN], int64_t bytes);
+
+/* A copy of s fit for a terminal: control characters, backslashes and bytes that are not UTF-8
+ * are written as \n, \t, \\ or \xNN. NULL if out of memory; free with pm_free. */
+char *pm_text_escape(const char *s);
+
+/* argv as stored (a JSON array of strings) for a terminal: the arguments escaped as above and
+ * joined with spaces, quoted with '' when empty or holding a space or a quote. Text that is not
+ * such an array is shown escaped as it is. NULL if out of memory; free with pm_free. */
+char *pm_argv_text(const char *argv_json);
+
+/* Whether s is a JSON array of strings (strict: valid UTF-8, no lone surrogates). */
+bool pm_json_argv_valid(const char *s);
+
+/* Writes s as a JSON string literal ("null" for NULL). Escapes quotes, backslashes, control
+ * characters (DEL too) and U+2028/U+2029; each byte that is not part of valid UTF-8 becomes
+ * U+FFFD. Valid non-ASCII text is written as UTF-8. */
+void pm_json_string(FILE *f, const char *s);
+
+/* Writes a JSON number for a double (null for NaN or infinity). */
+void pm_json_double(FILE *f, double v);
+
+/* Writes argv_json as it is if pm_json_argv_valid says so, [] otherwise. */
+void pm_json_argv(FILE *f, const char *argv_json);
+
+/* An aligned text table. Cells are copied; the last column is not padded. */
+struct pm_table;
+
+/* align holds one letter per column: 'l' or 'r'. NULL if out of memory. */
+struct pm_table *pm_table_new(const char *const *headers, const char *align);
+void pm_table_free(struct pm_table *t);     /* NULL-safe */
+
+/* Appends one cell, escaped with pm_text_escape (NULL is shown as "-"); rows fill left to right.
+ * Returns 0 or -ENOMEM. */
+int pm_table_add(struct pm_table *t, const char *cell);
+int pm_table_addf(struct pm_table *t, const char *fmt, ...) PM_PRINTF(2, 3);
+/* Appends a cell that is already fit for a terminal (not escaped again). */
+int pm_table_add_raw(struct pm_table *t, const char *cell);
+
+/* Prints the header line and the rows. */
+void pm_table_print(const struct pm_table *t, FILE *f);
