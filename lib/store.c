@@ -8,7 +8,11 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -233,6 +237,72 @@ pm_store_close(struct pm_store *st)
 #undef PM_STMT_FINALIZE
     sqlite3_close(st->db);
     pm_free(st);
+}
+
+int
+pm_store_list_fds(struct pm_store *st, struct pm_store_fd *fds, int max)
+{
+    const char *path = st ? sqlite3_db_filename(st->db, "main") : NULL;
+    size_t len = path ? strlen(path) : 0;
+    char link[PATH_MAX + 1], name[64];
+    struct dirent *e;
+    DIR *dir;
+    int n = 0;
+
+    if (!len || !(dir = opendir("/proc/self/fd")))
+        return 0;
+    while ((e = readdir(dir)) && n < max) {
+        struct stat sb;
+        ssize_t k;
+        int fd = atoi(e->d_name);
+        if (e->d_name[0] == '.' || fd == dirfd(dir))
+            continue;
+        snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
+        if ((k = readlink(name, link, sizeof(link) - 1)) < 0)
+            continue;
+        link[k] = '\0';
+        if ((size_t)k < len || memcmp(link, path, len) != 0 ||
+            (link[len] && strcmp(link + len, "-wal") && strcmp(link + len, "-shm")))
+            continue;
+        if (fstat(fd, &sb) == 0)
+            fds[n++] = (struct pm_store_fd){ fd, sb.st_dev, sb.st_ino };
+    }
+    closedir(dir);
+    return n;
+}
+
+int
+pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, int n)
+{
+    int devnull;
+
+    if (!st)
+        return 0;
+    devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int i = 0; i < n; i++) {
+        struct stat sb;
+        if (fstat(fds[i].fd, &sb) == 0) {
+            if (sb.st_dev == fds[i].dev && sb.st_ino == fds[i].ino)
+                continue;   /* still ours */
+            goto leak;      /* the number now belongs to someone else */
+        }
+        /* closed: occupy exactly that number (F_DUPFD never replaces an open descriptor) */
+        int got = devnull < 0 ? -1 : fcntl(devnull, F_DUPFD_CLOEXEC, fds[i].fd);
+        if (got != fds[i].fd) {
+            if (got >= 0)
+                close(got);
+            goto leak;
+        }
+    }
+    if (devnull >= 0)
+        close(devnull);
+    sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    pm_store_close(st);
+    return 0;
+leak:
+    if (devnull >= 0)
+        close(devnull);
+    return -EBUSY;
 }
 
 const char *

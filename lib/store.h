@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -37,6 +38,23 @@ int pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
 
 /* Closes the database and frees the store. NULL-safe. */
 void pm_store_close(struct pm_store *st);
+
+/* A descriptor SQLite holds for the store, with the identity of the file behind it. */
+struct pm_store_fd {
+    int fd;
+    dev_t dev;
+    ino_t ino;
+};
+
+/* Lists the descriptors open on the store's files (database, -wal, -shm) into fds; returns how
+ * many (at most max). */
+int pm_store_list_fds(struct pm_store *st, struct pm_store_fd *fds, int max);
+
+/* Closes a connection whose descriptors the program may have closed, or that a fork copied:
+ * numbers that are now closed get a /dev/null placeholder first so that nothing of anyone else's
+ * is closed, and no checkpoint runs (it could act on stale state). If a number now belongs to
+ * another file, the connection is leaked instead and -EBUSY returned. NULL-safe. */
+int pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, int n);
 
 /* Transactions: everything between begin and commit lands at once or not at all. */
 int pm_store_begin(struct pm_store *st);

@@ -135,7 +135,7 @@ on_sigterm(int sig)
 
     finish("signal", sig);
     signal(sig, SIG_DFL);
-    raise(sig);     /* delivered when we return: the exit status stays "killed by SIGTERM" */
+    pm_real.raise(sig);     /* delivered when we return: the exit status stays "killed by SIGTERM" */
     errno = saved;
 }
 
@@ -336,6 +336,40 @@ out:
 }
 
 /* ---- process exits and exec: write the final snapshot first ---- */
+
+/* A signal whose default action ends the process, sent by the program to itself while that
+ * default is in place: Python does this after finalizing on an unhandled KeyboardInterrupt. */
+static bool
+fatal_to_self(pid_t pid, int sig)
+{
+    struct sigaction sa;
+
+    if (sig <= 0 || (pid != 0 && pid != getpid()) || sig == SIGCHLD || sig == SIGCONT ||
+        sig == SIGURG || sig == SIGWINCH || sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+        sig == SIGTTOU)
+        return false;
+    return sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL;
+}
+
+PM_EXPORT int
+kill(pid_t pid, int sig)
+{
+    if (!pm_real.kill)
+        pm_real_init();
+    if (fatal_to_self(pid, sig))
+        finish("signal", sig);
+    return pm_real.kill(pid, sig);
+}
+
+PM_EXPORT int
+raise(int sig)
+{
+    if (!pm_real.raise)
+        pm_real_init();
+    if (fatal_to_self(0, sig))
+        finish("signal", sig);
+    return pm_real.raise(sig);
+}
 
 PM_EXPORT void
 _exit(int status)

@@ -78,6 +78,8 @@ pm_real_init(void)
     pm_real.execve = must("execve");
     pm_real.execvpe = must("execvpe");
     pm_real.fexecve = must("fexecve");
+    pm_real.kill = must("kill");
+    pm_real.raise = must("raise");
     pm_real.free = must("free");
     __atomic_store_n(&pm_real.malloc, must("malloc"), __ATOMIC_RELEASE);   /* last: "ready" */
     pm_real_resolving = false;

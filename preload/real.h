@@ -25,6 +25,8 @@ struct pm_real_fns {
     int (*execve)(const char *, char *const[], char *const[]);
     int (*execvpe)(const char *, char *const[], char *const[]);
     int (*fexecve)(int, char *const[], char *const[]);
+    int (*kill)(pid_t, int);
+    int (*raise)(int);
 };
 
 extern struct pm_real_fns pm_real;

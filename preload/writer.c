@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +43,10 @@ static struct {
     pthread_t thread;
     pthread_mutex_t busy;   /* held while a batch is written; fork waits for it */
     int wake_fd;
+    dev_t wake_dev;         /* identity of our eventfd, to notice fds closed under us */
+    ino_t wake_ino;
+    struct pm_store_fd store_fds[8];    /* SQLite's descriptors, to close it safely later */
+    int n_store_fds;
     sem_t opened, finished;
     atomic_int requests;
     atomic_bool running, done;
@@ -249,6 +254,32 @@ out:
     return rc;
 }
 
+static int
+open_wake_fd(void)
+{
+    struct stat st;
+
+    w.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (w.wake_fd < 0)
+        return -errno;
+    fstat(w.wake_fd, &st);
+    w.wake_dev = st.st_dev;
+    w.wake_ino = st.st_ino;
+    return 0;
+}
+
+/* A program may close every descriptor (subprocess's close_fds after a fork, daemonizing), and
+ * may then reuse the numbers. If our eventfd is gone, SQLite's descriptor is gone too: abandon
+ * that connection without touching it (it could now write into someone else's file) and open a
+ * fresh one. Returns 0, or a negative code if the profile cannot be reopened. */
+static bool
+descriptors_lost(void)
+{
+    struct stat st;
+
+    return fstat(w.wake_fd, &st) != 0 || st.st_dev != w.wake_dev || st.st_ino != w.wake_ino;
+}
+
 /* Finds the process row we continue (exec) or descend from (a profiled ancestor). */
 static void
 find_parent(void)
@@ -284,7 +315,8 @@ open_and_register(void)
     int rc = pm_store_open(pm_options.output, &w.store, &diag);
 
     if (rc < 0) {
-        pm_warn("cannot write the profile: %s", diag.msg);
+        if (!descriptors_lost())
+            pm_warn("cannot write the profile: %s", diag.msg);
         return rc;
     }
     if ((rc = pm_store_begin(w.store)) < 0)
@@ -306,25 +338,61 @@ open_and_register(void)
         pm_store_rollback(w.store);
         goto fail;
     }
+    w.n_store_fds = pm_store_list_fds(w.store, w.store_fds, ARRAY_SIZE(w.store_fds));
     return 0;
 fail:
+    if (descriptors_lost()) {
+        w.store = NULL;     /* abandoned: its descriptor number may be reused already */
+        return rc;
+    }
     pm_warn("cannot write the profile '%s': %s", pm_options.output, pm_store_errmsg(w.store));
     pm_store_close(w.store);
     w.store = NULL;
     return rc;
 }
 
+static int
+check_descriptors(void)
+{
+    struct pm_diag diag = { 0 };
+    int rc;
+
+    if (!descriptors_lost())
+        return 0;
+    pm_debug("descriptors closed under us; reopening the profile");
+    if (pm_store_close_orphan(w.store, w.store_fds, w.n_store_fds) < 0) {
+        w.store = NULL;     /* leaked: SQLite would keep using its stale lock state */
+        return -EBUSY;
+    }
+    w.store = NULL;
+    if ((rc = open_wake_fd()) < 0)
+        return rc;
+    if ((rc = pm_store_open(pm_options.output, &w.store, &diag)) < 0) {
+        pm_warn("cannot reopen the profile: %s", diag.msg);
+        return rc;
+    }
+    w.n_store_fds = pm_store_list_fds(w.store, w.store_fds, ARRAY_SIZE(w.store_fds));
+    return 0;
+}
+
 static void *
 writer_main(void *arg)
 {
     pm_guard_enter();   /* for life: nothing this thread allocates is the program's */
-    pthread_mutex_lock(&w.busy);    /* a fork meanwhile must not copy SQLite mid-call */
-    w.open_rc = open_and_register();
-    pthread_mutex_unlock(&w.busy);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pthread_mutex_lock(&w.busy);    /* a fork meanwhile must not copy SQLite mid-call */
+        w.open_rc = open_and_register();
+        pthread_mutex_unlock(&w.busy);
+        /* a forked child may close every descriptor while we open (subprocess, close_fds) */
+        if (w.open_rc == 0 || !descriptors_lost() || open_wake_fd() < 0)
+            break;
+        w.store = NULL;     /* the failed open's connection was abandoned above */
+    }
     sem_post(&w.opened);
     if (w.open_rc < 0) {
         pm_tracker_fail("no profile file");
         atomic_store(&w.done, true);
+        sem_post(&w.finished);
         return NULL;
     }
     w.next_periodic = mono_now() + pm_options.interval;
@@ -336,7 +404,7 @@ writer_main(void *arg)
         if (pfd.revents & POLLIN)
             (void)!read(w.wake_fd, &ignored, sizeof(ignored));
         int req = atomic_exchange(&w.requests, 0);
-        if (write_batch(req) < 0) {
+        if (check_descriptors() < 0 || write_batch(req) < 0) {
             pm_warn("cannot write the profile '%s': %s", pm_options.output,
                     pm_store_errmsg(w.store));
             pm_tracker_fail("writing the profile failed");
@@ -366,9 +434,8 @@ pm_writer_start(bool wait)
     pm_chunked_init(&w.last, sizeof(struct last_written));
     sem_init(&w.opened, 0, 0);
     sem_init(&w.finished, 0, 0);
-    w.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (w.wake_fd < 0)
-        return -errno;
+    if ((rc = open_wake_fd()) < 0)
+        return rc;
     sigfillset(&all);
     pm_guard_enter();   /* pthread_create allocates: not the program's memory */
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -427,7 +494,7 @@ pm_writer_finish(const char *reason, int status)
     atomic_fetch_or(&w.requests, REQ_FINISH);
     wake();
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 10;
+    deadline.tv_sec += 5;
     while (sem_timedwait(&w.finished, &deadline) < 0 && errno == EINTR)
         ;
     errno = saved;
@@ -455,7 +522,12 @@ pm_writer_postfork_child(void)
     pthread_mutex_unlock(&w.busy);
     if (atomic_load(&w.done))
         return;     /* the parent had finished: the child is not profiled */
-    /* The parent's connection is abandoned, not closed: its locks were never ours. */
+    /* Close the inherited connection now, before the program can close or reuse its
+     * descriptors: SQLite keeps per-process lock bookkeeping per file, and a new connection in
+     * this process would otherwise inherit the parent's (and wait on locks we do not hold). The
+     * fcntl locks themselves belong to the parent and are untouched. No transaction is open:
+     * prepare waited for the writer's batch. */
+    pm_store_close_orphan(w.store, w.store_fds, w.n_store_fds);
     w.store = NULL;
     pm_identity.parent_id = w.process;
     pm_identity.run_id = w.run;
