@@ -145,21 +145,31 @@ pm_addrmap_insert(struct pm_addrmap *m, uintptr_t addr, uint64_t size, enum pm_k
     uint64_t h = addr_hash(addr);
     struct pm_addrmap_shard *s = shard_of(m, h);
     uint64_t meta = pack(size, kind, stack);
-    int64_t at;
+    uint32_t at;
     int rc = 0;
 
     shard_lock(s);
-    at = lookup(s, addr, h);
-    if (at >= 0) {
-        unpack(s->slot[at].meta, replaced);
-        s->slot[at].meta = meta;
-        rc = 1;
-    } else if (4 * (uint64_t)(s->count + 1) > 3 * (uint64_t)s->capacity && grow(s) < 0) {
-        rc = -ENOMEM;
-    } else {
-        place(s, addr, meta);
-        s->count++;
+    if (4 * (uint64_t)(s->count + 1) > 3 * (uint64_t)s->capacity && grow(s) < 0) {
+        shard_unlock(s);
+        return -ENOMEM;
     }
+    /* one probe: either addr is there (a free we missed) or the first empty slot is its place */
+    for (at = home_slot(s, h);;) {
+        uintptr_t a = s->slot[at].addr;
+        if (a == addr) {
+            unpack(s->slot[at].meta, replaced);
+            rc = 1;
+            break;
+        }
+        if (!a) {
+            s->slot[at].addr = addr;
+            s->count++;
+            break;
+        }
+        if (++at == s->capacity)
+            at = 0;
+    }
+    s->slot[at].meta = meta;
     shard_unlock(s);
     return rc;
 }

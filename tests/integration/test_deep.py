@@ -1,0 +1,115 @@
+"""Acceptance 10: a 900-deep recursion allocating at the bottom (PYMEM_DEPTH=64 and the default
+128: no crash, no stack deeper than the cap, the truncation marker at the caller end, the
+allocation on the right line), and 20,000 distinct call sites (all present as frames, each
+holding its allocation at the final snapshot)."""
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+N_SITES = 20_000
+
+
+def deep(c, tmp, cap, env):
+    src = h.prog(tmp, "deep.py")
+    line_d, line_r = h.find_line(src, "D"), h.find_line(src, "R")
+    db = tmp.sub("deep-%d.db" % cap)
+    plain = h.run([h.PY, src], shim=False, cwd=tmp.path)
+    res = h.run([h.PY, src], output=db, cwd=tmp.path, env=env)
+    name = "deep recursion, depth cap %d" % cap
+    c.same_output(plain, res, name)
+    if not c.check(os.path.exists(db), "%s: profile" % name, "present", "missing"):
+        return
+    p = h.Profile(db)
+    c.eq(p.integrity(), "ok", "%s: integrity_check" % name)
+    c.at_most(p.q1("SELECT max(depth) FROM stack"), cap, "%s: max(stack.depth)" % name)
+    stacks = p.stacks()
+    too_long = [s for s in stacks if len(p.chain(s)) > cap]
+    c.eq(len(too_long), 0, "%s: stacks whose parent chain is longer than %d" % (name, cap))
+    wrong_depth = [(s, stacks[s][2], len(p.chain(s))) for s in stacks if stacks[s][2] != len(p.chain(s))]
+    c.eq(wrong_depth[:5], [], "%s: stacks whose depth column != chain length" % name)
+    marker = p.q("SELECT id FROM frame WHERE file = ? AND function = ? AND line = ?", *h.MARKER)
+    marker_ids = {r[0] for r in marker}
+    using = [sid for sid, (_par, fr, _d) in stacks.items() if fr in marker_ids]
+    if cap < 902:
+        c.eq(len(marker), 1, "%s: marker frame <pymem>/<truncated>/0 in the frame table" % name)
+        c.at_least(len(using), 1, "%s: stacks ending in the marker frame" % name)
+    else:
+        c.eq(len(using), 0, "%s: stacks using the marker frame (nothing is deeper than the cap)" % name)
+    c.eq([sid for sid in using if stacks[sid][0] != 0], [],
+         "%s: marker frames that are not the outermost frame of their stack" % name)
+    root = p.root()
+    final = p.last(root["id"], "final")
+    if c.check(final is not None, "%s: final snapshot" % name, "present",
+               [s["kind"] for s in p.snapshots(root["id"])]):
+        c.near(p.line(final["id"], src, line_d, "self_bytes"), 8 * h.MiB,
+               "%s: line D self bytes [top: %s]" % (name, p.top_lines(final["id"])))
+        rows = [r for r in p.live(final["id"]) if p.chain(r["stack"])[0][:1] == (src,)
+                and p.chain(r["stack"])[0][2] == line_d and r["bytes"] >= 8 * h.MiB]
+        if c.check(len(rows) >= 1, "%s: the stack holding the 8 MiB" % name, "found", "none") and cap > 902:
+            ch = p.chain(rows[0]["stack"])
+            c.eq(len(ch), 902, "%s: frames kept for a 902-frame stack (under the cap)" % name)
+            c.eq(ch[-1], (src, "<module>", h.find_line(src, "TOP")), "%s: outermost frame" % name)
+            c.eq(ch[0], (src, "dive", line_d), "%s: innermost frame" % name)
+        elif rows:
+            ch = p.chain(rows[0]["stack"])
+            c.eq(len(ch), cap, "%s: frames kept for a 902-frame stack" % name)
+            c.eq(ch[-1], h.MARKER, "%s: outermost kept frame" % name)
+            c.eq(ch[0], (src, "dive", line_d), "%s: innermost frame" % name)
+            c.eq(set(ch[1:-1]), {(src, "dive", line_r)}, "%s: the frames between" % name)
+    p.close()
+
+
+def sites(c, tmp, view):
+    name = "20k call sites"
+    mods = tmp.sub("mods", make=True)
+    modfile = os.path.join(mods, "pymem_sites.py")
+    with open(modfile, "w") as f:
+        f.write("KEEP = []\n")
+        for i in range(N_SITES):     # function f<i> on line i + 2, allocating 1000 + i % 97 bytes
+            f.write("def f%05d(): KEEP.append(bytearray(%d))\n" % (i, 1000 + i % 97))
+    src = h.prog(tmp, "many_sites.py")
+    db = tmp.sub("sites.db")
+    plain = h.run([h.PY, src, mods, "pymem_sites"], shim=False, cwd=tmp.path)
+    res = h.run([h.PY, src, mods, "pymem_sites"], output=db, cwd=tmp.path)
+    c.same_output(plain, res, name)
+    if not c.check(os.path.exists(db), "%s: profile" % name, "present", "missing"):
+        return
+    p = h.Profile(db)
+    frames = {(f, fn, l) for f, fn, l in p.frames().values() if f == modfile}
+    want = {(modfile, "f%05d" % i, i + 2) for i in range(N_SITES)}
+    missing = sorted(want - frames)
+    c.eq(len(missing), 0, "%s: sites missing from the frame table (first: %r)" % (name, missing[:3]))
+    root = p.root()
+    final = p.last(root["id"], "final")
+    if c.check(final is not None, "%s: final snapshot" % name, "present",
+               [s["kind"] for s in p.snapshots(root["id"])]):
+        agg = p.by_line(final["id"])
+        short = [i for i in range(N_SITES)
+                 if agg.get((modfile, i + 2), {}).get("self_bytes", 0) < 1000 + i % 97]
+        c.eq(len(short), 0, "%s: sites holding less than their bytearray at the final snapshot "
+             "(first: %r)" % (name, short[:5]))
+    p.close()
+    if view:
+        top = h.view_json(view, db, "top", "--final", "--limit", "5", check=c, what="%s: top" % name)
+        if top:
+            c.eq(len(top.get("rows", [])), 5, "%s: viewer top --limit 5 rows" % name)
+
+
+def main():
+    h.need_python()
+    h.shim_lib()
+    view = h.viewer()
+    c = h.Checker("deep")
+    with h.TempDir("deep") as tmp:
+        deep(c, tmp, 64, {"PYMEM_DEPTH": "64"})
+        deep(c, tmp, 128, {})
+        deep(c, tmp, 1024, {"PYMEM_DEPTH": "1024"})
+        sites(c, tmp, view)
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Acceptance 4: os.fork(). Three processes in the file, one run, the children's parent is the
+forking process; each process's final snapshot holds its own lines and not the others'."""
+import os
+import re
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+
+def main():
+    h.need_python()
+    h.shim_lib()
+    view = h.viewer()
+    c = h.Checker("fork")
+    with h.TempDir("fork") as tmp:
+        src = h.prog(tmp, "forker.py")
+        L = {t: h.find_line(src, t) for t in ("Q", "C1", "C2", "P")}
+        db = tmp.sub("profile.db")
+        res = h.run([h.PY, src], output=db, cwd=tmp.path)
+        c.eq(res.returncode, 0, "forker exit status (stderr %r)" % res.stderr[-1000:])
+        c.eq(res.stderr, "", "forker stderr")
+        m = re.search(r"parent=(\d+) child1=(\d+) child2=(\d+) status1=(\d+) status2=(\d+)", res.stdout)
+        if not c.check(m is not None, "forker stdout", "parent=... line", repr(res.stdout)):
+            c.finish()
+        ppid, c1pid, c2pid, st1, st2 = map(int, m.groups())
+        c.eq(st1, 0, "child 1 wait status")
+        c.eq(st2, 0, "child 2 wait status")
+        p = h.Profile(db)
+        c.eq(p.integrity(), "ok", "integrity_check")
+        procs = p.processes()
+        c.eq(len(procs), 3, "number of processes (%r)" % [(x["pid"], x["parent"]) for x in procs])
+        par, ch1, ch2 = p.process_by_pid(ppid), p.process_by_pid(c1pid), p.process_by_pid(c2pid)
+        for name, pr in (("parent", par), ("child1", ch1), ("child2", ch2)):
+            c.check(pr is not None, "%s process row" % name, "present", "absent (%r)" % procs)
+        if not (par and ch1 and ch2):
+            c.finish()
+        c.eq(par["parent"], None, "parent process: parent column")
+        c.eq(ch1["run"], par["run"], "child1: same run as the parent")
+        c.eq(ch2["run"], par["run"], "child2: same run as the parent")
+        c.eq(ch1["parent"], par["id"], "child1: parent = forking process id")
+        c.eq(ch2["parent"], par["id"], "child2: parent = forking process id")
+        c.eq(ch1["ppid"], ppid, "child1: ppid")
+        c.eq(ch1["end_reason"], "_exit", "child1 (os._exit(0)): end_reason")
+        c.eq(ch1["exit_status"], 0, "child1: exit_status")
+        c.eq(ch2["end_reason"], "exit", "child2 (sys.exit(0)): end_reason")
+        c.eq(ch2["exit_status"], 0, "child2: exit_status")
+        c.eq(par["end_reason"], "exit", "parent: end_reason")
+
+        def final_of(name, pr):
+            f = p.last(pr["id"], "final")
+            c.check(f is not None, "%s: final snapshot" % name, "present",
+                    [s["kind"] for s in p.snapshots(pr["id"])])
+            return f
+
+        f_par, f_c1, f_c2 = final_of("parent", par), final_of("child1", ch1), final_of("child2", ch2)
+        if f_par:
+            c.near(p.line(f_par["id"], src, L["P"]), 50 * h.MiB,
+                   "parent final: line P [top: %s]" % p.top_lines(f_par["id"]))
+            c.eq(p.line(f_par["id"], src, L["C1"]), 0, "parent final: line C1 absent")
+            c.eq(p.line(f_par["id"], src, L["C2"]), 0, "parent final: line C2 absent")
+            c.near(p.line(f_par["id"], src, L["Q"]), 10 * h.MiB, "parent final: pre-fork line Q")
+        if f_c1:
+            c.near(p.line(f_c1["id"], src, L["C1"]), 30 * h.MiB,
+                   "child1 final: line C1 [top: %s]" % p.top_lines(f_c1["id"]))
+            c.eq(p.line(f_c1["id"], src, L["P"]), 0, "child1 final: line P absent")
+            c.eq(p.line(f_c1["id"], src, L["C2"]), 0, "child1 final: line C2 absent")
+            c.near(p.line(f_c1["id"], src, L["Q"]), 10 * h.MiB,
+                   "child1 final: pre-fork line Q (inherited, still live in the child)")
+        if f_c2:
+            c.near(p.line(f_c2["id"], src, L["C2"]), 20 * h.MiB,
+                   "child2 final: line C2 [top: %s]" % p.top_lines(f_c2["id"]))
+            c.eq(p.line(f_c2["id"], src, L["P"]), 0, "child2 final: line P absent")
+            c.eq(p.line(f_c2["id"], src, L["C1"]), 0, "child2 final: line C1 absent")
+        p.close()
+        if view:
+            runs = h.view_json(view, db, "runs", check=c, what="runs")
+            if runs:
+                rs = runs.get("runs", [])
+                c.eq(len(rs), 1, "viewer runs: number of runs")
+                if rs:
+                    got = sorted((x.get("pid"), x.get("ppid")) for x in rs[0].get("processes", []))
+                    c.eq(got, sorted([(ppid, par["ppid"]), (c1pid, ppid), (c2pid, ppid)]),
+                         "viewer runs: (pid, ppid) of the processes")
+            top = h.view_json(view, db, "top", "--final", "--pid", str(c1pid), "--limit", "0",
+                              check=c, what="top --final --pid child1")
+            if top:
+                c.eq(top.get("process", {}).get("pid"), c1pid, "viewer top --pid child1: process pid")
+                c.near(h.view_line(top, src, L["C1"]), 30 * h.MiB, "viewer child1: line C1")
+                c.eq(h.view_line(top, src, L["P"]), 0, "viewer child1: line P absent")
+            top = h.view_json(view, db, "top", "--final", "--limit", "0", check=c,
+                              what="top --final (default: root)")
+            if top:
+                c.eq(top.get("process", {}).get("pid"), ppid, "viewer top default process = root")
+                c.near(h.view_line(top, src, L["P"]), 50 * h.MiB, "viewer parent: line P")
+                c.eq(h.view_line(top, src, L["C1"]), 0, "viewer parent: line C1 absent")
+        closefds(c, tmp)
+    c.finish()
+
+
+def closefds(c, tmp):
+    name = "forked child closing all descriptors"
+    src = h.prog(tmp, "fork_closefds.py")
+    line_cd = h.find_line(src, "CD")
+    db = tmp.sub("closefds.db")
+    plain = h.run([h.PY, src], shim=False, cwd=tmp.path)
+    res = h.run([h.PY, src], output=db, cwd=tmp.path)
+    c.same_output(plain, res, name)
+    c.at_most(res.duration, plain.duration + 5.0, "%s: run time in seconds (unprofiled %.2f s)" % (
+        name, plain.duration))
+    p = h.Profile(db)
+    procs = p.processes()
+    c.eq(len(procs), 2, "%s: process rows" % name)
+    if len(procs) == 2:
+        kid = procs[1]
+        c.eq(kid["end_reason"], "exit", "%s: child end_reason" % name)
+        f = p.last(kid["id"], "final")
+        if c.check(f is not None, "%s: child final snapshot" % name, "present",
+                   [s["kind"] for s in p.snapshots(kid["id"])]):
+            c.near(p.line(f["id"], src, line_cd), 8 * h.MiB, "%s: child line CD" % name)
+    p.close()
+
+
+if __name__ == "__main__":
+    main()
