@@ -18,6 +18,15 @@ struct pm_cmd {
 int cmd_top(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+int cmd_growth(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_timeline(int argc, char **argv);
+int cmd_tree(int argc, char **argv);
+int cmd_flamegraph(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* The profile every command opens unless told otherwise. */
 #define PM_DEFAULT_FILE "pymem.db"
@@ -28,10 +37,11 @@ struct pm_target {
     struct pm_process_info proc;
 };
 
-/* Opens `file` read-only and, unless no_process is set, picks the process: the root of the latest
- * run, or with pid >= 0 the process of that run with that pid. Errors are printed; returns
- * PM_EXIT_OK or PM_EXIT_DATA. On failure *t needs no release. */
-int pm_target_open(struct pm_target *t, const char *file, int64_t pid, int no_process);
+/* Opens `file` read-only and, unless no_process is set, picks the process: the root of the run
+ * (run <= 0: the latest run), or with pid >= 0 the process of that run with that pid. Errors are
+ * printed; returns PM_EXIT_OK or PM_EXIT_DATA. On failure *t needs no release. */
+int pm_target_open(struct pm_target *t, const char *file, int64_t run, int64_t pid,
+                   int no_process);
 void pm_target_close(struct pm_target *t);
 
 /* Reports an option getopt_long() refused (it returned c, '?' or ':') for command cmd and

@@ -148,7 +148,7 @@ cmd_runs(int argc, char **argv)
     }
     if (optind < argc)
         return pm_extra_args("runs", argv[optind]);
-    if ((rc = pm_target_open(&t, file, -1, 1)) != PM_EXIT_OK)
+    if ((rc = pm_target_open(&t, file, 0, -1, 1)) != PM_EXIT_OK)
         return rc;
     if (pm_query_processes(t.q, &list, &diag) < 0) {
         pm_error("%s", diag.msg);

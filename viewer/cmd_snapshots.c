@@ -117,7 +117,7 @@ cmd_snapshots(int argc, char **argv)
     }
     if (optind < argc)
         return pm_extra_args("snapshots", argv[optind]);
-    if ((rc = pm_target_open(&t, file, pid, 0)) != PM_EXIT_OK)
+    if ((rc = pm_target_open(&t, file, 0, pid, 0)) != PM_EXIT_OK)
         return rc;
     if (pm_query_snapshots(t.q, t.proc.id, &list, &diag) < 0) {
         pm_error("%s", diag.msg);

@@ -200,7 +200,7 @@ cmd_top(int argc, char **argv)
         pm_error("--peak, --final and --snapshot exclude each other; see 'pymem-view top --help'");
         return PM_EXIT_USAGE;
     }
-    if ((rc = pm_target_open(&t, file, pid, 0)) != PM_EXIT_OK)
+    if ((rc = pm_target_open(&t, file, 0, pid, 0)) != PM_EXIT_OK)
         return rc;
     rc = PM_EXIT_DATA;
     if (snapshot >= 0) {

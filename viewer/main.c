@@ -20,6 +20,15 @@ static const struct pm_cmd pm_cmds[] = {
     { "top",       cmd_top,       "source lines ranked by the memory live at a snapshot" },
     { "snapshots", cmd_snapshots, "the snapshots of a process" },
     { "runs",      cmd_runs,      "the runs in the file and their processes" },
+    { "summary",    cmd_summary,    "the run at a glance: processes, peaks, how each ended" },
+    { "leaks",      cmd_leaks,      "what is still live at the end, minus a baseline" },
+    { "growth",     cmd_growth,     "lines whose memory grows steadily across snapshots" },
+    { "diff",       cmd_diff,       "compare two snapshots, or one kind in two files" },
+    { "timeline",   cmd_timeline,   "heap and RSS over time, drawn in the terminal" },
+    { "tree",       cmd_tree,       "the call tree at a snapshot, largest first" },
+    { "flamegraph", cmd_flamegraph, "a self-contained HTML flame graph, or folded stacks" },
+    { "export",     cmd_export,     "pprof, speedscope, folded, csv or json" },
+    { "report",     cmd_report,     "one self-contained HTML page: summary, timeline, top, flames" },
 };
 
 static void
@@ -85,17 +94,16 @@ pm_parse_int(const char *opt, const char *arg, int64_t min, int64_t *out)
 }
 
 int
-pm_target_open(struct pm_target *t, const char *file, int64_t pid, int no_process)
+pm_target_open(struct pm_target *t, const char *file, int64_t run, int64_t pid, int no_process)
 {
     struct pm_diag diag = { 0 };
-    int64_t run;
 
     *t = (struct pm_target){ 0 };
     if (pm_query_open(file, &t->q, &diag) < 0)
         goto fail;
     if (no_process)
         return PM_EXIT_OK;
-    if (pm_query_latest_run(t->q, &run, &diag) < 0 ||
+    if ((run <= 0 && pm_query_latest_run(t->q, &run, &diag) < 0) ||
         pm_query_process(t->q, run, pid, &t->proc, &diag) < 0)
         goto fail;
     return PM_EXIT_OK;
