@@ -57,7 +57,7 @@ static struct {
     int64_t process, run;
     uint32_t frames_written, stacks_written;
     struct pm_chunked last;
-    double next_periodic, last_peak_time;
+    double next_periodic, next_churn, last_peak_time;
     int64_t last_peak_bytes;
     bool final_written;
 } w = { .busy = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
@@ -163,7 +163,14 @@ write_snapshot(enum pm_snapshot_kind kind)
     };
     int64_t snap;
     int rc;
+    /* Run-long totals change on nearly every stack between snapshots: writing them with every
+     * periodic snapshot would rewrite every stack each time. They go with final and signal
+     * snapshots, and with a periodic one at most once a minute (a killed run keeps those). */
+    bool with_churn = kind == PM_SNAPSHOT_FINAL || kind == PM_SNAPSHOT_SIGNAL ||
+                      (kind == PM_SNAPSHOT_PERIODIC && mono_now() >= w.next_churn);
 
+    if (with_churn)
+        w.next_churn = mono_now() + 60.0;
     if ((rc = flush_interned()) < 0)
         return rc;
     row.tool_bytes = (int64_t)pm_alloc_tool_bytes();
@@ -189,7 +196,7 @@ write_snapshot(enum pm_snapshot_kind kind)
                                        &last->rowid);
             last->counts = *c;
         }
-        if (rc == 0 && !peak &&
+        if (rc == 0 && with_churn &&
             (v.alloc_bytes != last->churn_bytes || v.alloc_blocks != last->churn_blocks)) {
             rc = pm_store_set_churn(w.store, w.process,
                                     pm_stacktab_stack_at(&pm_tracker.stacks, i)->id,
@@ -249,6 +256,8 @@ write_batch(int requests)
         rc = pm_store_commit(w.store);
     else
         pm_store_rollback(w.store);
+    if (mono_now() - now > 0.2)
+        pm_debug("batch %#x took %.3f s", (unsigned)requests, mono_now() - now);
 out:
     pthread_mutex_unlock(&w.busy);
     return rc;
@@ -494,7 +503,7 @@ pm_writer_finish(const char *reason, int status)
     atomic_fetch_or(&w.requests, REQ_FINISH);
     wake();
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 5;
+    deadline.tv_sec += 15;
     while (sem_timedwait(&w.finished, &deadline) < 0 && errno == EINTR)
         ;
     errno = saved;
