@@ -43,6 +43,18 @@ fail_sql(struct pm_query *q, struct pm_diag *diag, int rc)
     }
 }
 
+struct sqlite3 *
+pm_query_db(struct pm_query *q)
+{
+    return q->db;
+}
+
+int
+pm_query_fail(struct pm_query *q, struct pm_diag *diag, int sqlite_rc)
+{
+    return fail_sql(q, diag, sqlite_rc);
+}
+
 static int
 prepare(struct pm_query *q, const char *sql, sqlite3_stmt **s, struct pm_diag *diag)
 {
@@ -415,200 +427,6 @@ pm_query_live_total(struct pm_query *q, int64_t snapshot, int64_t *bytes, int64_
     return rc;
 }
 
-/* ---- top ---- */
-
-/* A stack of the chain reachable from the live rows, and the top row of its innermost line. */
-struct node {
-    int64_t id, parent;
-    uint32_t row;
-};
-
-struct top {
-    struct node *node;          /* sorted by id once loaded */
-    size_t n_node, cap_node;
-    struct pm_top_row *row;     /* one per distinct (file, line, function) */
-    uint64_t *stamp;            /* per row: the last walk that counted it in "total" */
-    size_t n_row, cap_row;
-};
-
-static int
-compare_nodes(const void *pa, const void *pb)
-{
-    const struct node *a = pa, *b = pb;
-
-    return (a->id > b->id) - (a->id < b->id);
-}
-
-static struct node *
-find_node(struct top *t, int64_t id)
-{
-    struct node key = { .id = id };
-
-    return bsearch(&key, t->node, t->n_node, sizeof(*t->node), compare_nodes);
-}
-
-/* Loads the stacks reachable from the live rows (each with its parent chain) and their lines.
- * A stack or frame row that is missing gets a synthetic line rather than an error. Rows come
- * sorted by line, so the stacks of one line arrive together and no string table is needed. */
-static int
-load_chain(struct pm_query *q, struct top *t, int64_t process, int64_t snapshot,
-           struct pm_diag *diag)
-{
-    static const char sql[] =
-        "WITH RECURSIVE chain(id) AS ("
-        "  SELECT stack FROM live WHERE process = ?1 AND first_snapshot <= ?2"
-        "   AND (until_snapshot IS NULL OR until_snapshot > ?2)"
-        "  UNION SELECT s.parent FROM stack s JOIN chain c ON s.id = c.id WHERE s.parent <> 0)"
-        " SELECT c.id, coalesce(s.parent, 0),"
-        "  CASE WHEN f.id IS NULL THEN '<pymem>' ELSE coalesce(f.file, '') END AS file,"
-        "  CASE WHEN s.id IS NULL THEN '<unknown stack>' WHEN f.id IS NULL THEN '<unknown frame>'"
-        "   ELSE coalesce(f.function, '') END AS function,"
-        "  coalesce(f.line, 0) AS line"
-        " FROM chain c LEFT JOIN stack s ON s.id = c.id LEFT JOIN frame f ON f.id = s.frame"
-        " ORDER BY file, function, line";
-    sqlite3_stmt *s = NULL;
-    int rc;
-
-    if ((rc = prepare(q, sql, &s, diag)) < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, process);
-    sqlite3_bind_int64(s, 2, snapshot);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *file = (const char *)sqlite3_column_text(s, 2);
-        const char *function = (const char *)sqlite3_column_text(s, 3);
-        int64_t id = sqlite3_column_int64(s, 0), line = sqlite3_column_int64(s, 4);
-        struct pm_top_row *last = t->n_row ? &t->row[t->n_row - 1] : NULL;
-
-        if (!file || !function)
-            goto oom;
-        if (!last || last->line != line || strcmp(last->file, file) != 0 ||
-            strcmp(last->function, function) != 0) {
-            if (reserve(&t->row, &t->cap_row, t->n_row, sizeof(*t->row)) < 0)
-                goto oom;
-            last = &t->row[t->n_row];
-            *last = (struct pm_top_row){ .file = pm_strdup(file), .function = pm_strdup(function),
-                                         .line = line };
-            t->n_row++;
-            if (!last->file || !last->function)
-                goto oom;
-        }
-        if (reserve(&t->node, &t->cap_node, t->n_node, sizeof(*t->node)) < 0)
-            goto oom;
-        t->node[t->n_node++] = (struct node){ id, sqlite3_column_int64(s, 1),
-                                              (uint32_t)(t->n_row - 1) };
-    }
-    if (rc != SQLITE_DONE) {
-        rc = fail_sql(q, diag, rc);
-        goto out;
-    }
-    if (!(t->stamp = pm_calloc(t->n_row ? t->n_row : 1, sizeof(*t->stamp))))
-        goto oom;
-    if (t->n_node)
-        qsort(t->node, t->n_node, sizeof(*t->node), compare_nodes);
-    rc = 0;
-    goto out;
-oom:
-    rc = pm_diag_set(diag, -ENOMEM, "out of memory");
-out:
-    sqlite3_finalize(s);
-    return rc;
-}
-
-/* Adds one live row: self to its innermost line, total to every distinct line of its stack. */
-static void
-count_live(struct top *t, int64_t stack, int64_t bytes, int64_t blocks, uint64_t walk)
-{
-    struct node *n = find_node(t, stack);
-
-    if (!n)
-        return;     /* cannot happen: the chain starts from the same live rows */
-    t->row[n->row].self_bytes += bytes;
-    t->row[n->row].self_blocks += blocks;
-    /* Bounded by the number of stacks: a corrupt file with a parent cycle cannot loop. */
-    for (size_t steps = 0; n && steps < t->n_node; steps++) {
-        if (t->stamp[n->row] != walk) {     /* recursion: a line counts once per stack */
-            t->stamp[n->row] = walk;
-            t->row[n->row].total_bytes += bytes;
-            t->row[n->row].total_blocks += blocks;
-        }
-        n = n->parent ? find_node(t, n->parent) : NULL;
-    }
-}
-
-static void
-top_row_clear(struct pm_top_row *r)
-{
-    pm_free(r->file);
-    pm_free(r->function);
-}
-
-static int
-compare_rows(const void *pa, const void *pb)
-{
-    const struct pm_top_row *a = pa, *b = pb;
-    int c;
-
-    if (a->self_bytes != b->self_bytes)
-        return a->self_bytes > b->self_bytes ? -1 : 1;
-    if (a->total_bytes != b->total_bytes)
-        return a->total_bytes > b->total_bytes ? -1 : 1;
-    if ((c = strcmp(a->file, b->file)) != 0)
-        return c;
-    if (a->line != b->line)
-        return a->line < b->line ? -1 : 1;
-    return strcmp(a->function, b->function);
-}
-
-int
-pm_query_top(struct pm_query *q, int64_t process, int64_t snapshot, struct pm_top_list *out,
-             struct pm_diag *diag)
-{
-    struct top t = { 0 };
-    sqlite3_stmt *s = NULL;
-    uint64_t walk = 0;
-    size_t kept = 0;
-    int rc;
-
-    *out = (struct pm_top_list){ 0 };
-    if ((rc = load_chain(q, &t, process, snapshot, diag)) < 0 ||
-        (rc = prepare(q, "SELECT stack, bytes, blocks FROM live WHERE process = ?1"
-                         " AND first_snapshot <= ?2"
-                         " AND (until_snapshot IS NULL OR until_snapshot > ?2)", &s, diag)) < 0)
-        goto out;
-    sqlite3_bind_int64(s, 1, process);
-    sqlite3_bind_int64(s, 2, snapshot);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        count_live(&t, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
-                   sqlite3_column_int64(s, 2), ++walk);
-    if (rc != SQLITE_DONE) {
-        rc = fail_sql(q, diag, rc);
-        goto out;
-    }
-    for (size_t i = 0; i < t.n_row; i++) {
-        struct pm_top_row *r = &t.row[i];
-        if (r->self_bytes || r->self_blocks || r->total_bytes || r->total_blocks) {
-            t.row[kept++] = *r;
-        } else {
-            top_row_clear(r);
-        }
-    }
-    t.n_row = kept;
-    if (kept)
-        qsort(t.row, kept, sizeof(*t.row), compare_rows);
-    out->v = pm_steal(&t.row);
-    out->n = kept;
-    t.n_row = 0;
-    rc = 0;
-out:
-    sqlite3_finalize(s);
-    for (size_t i = 0; i < t.n_row; i++)
-        top_row_clear(&t.row[i]);
-    pm_free(t.row);
-    pm_free(t.stamp);
-    pm_free(t.node);
-    return rc;
-}
-
 /* ---- release ---- */
 
 void
@@ -653,16 +471,5 @@ pm_snapshot_list_clear(struct pm_snapshot_list *l)
     if (l) {
         pm_free(l->v);
         *l = (struct pm_snapshot_list){ 0 };
-    }
-}
-
-void
-pm_top_list_clear(struct pm_top_list *l)
-{
-    for (size_t i = 0; l && i < l->n; i++)
-        top_row_clear(&l->v[i]);
-    if (l) {
-        pm_free(l->v);
-        *l = (struct pm_top_list){ 0 };
     }
 }

@@ -64,12 +64,78 @@ struct pm_top_row {
     int64_t line;
     int64_t self_bytes, self_blocks;
     int64_t total_bytes, total_blocks;
+    int64_t stack_id;           /* PM_TOP_BY_STACK: the stack; 0 otherwise */
 };
 
 struct pm_top_list {
     struct pm_top_row *v;       /* by self bytes desc, total bytes desc, file, line, function */
     size_t n;
 };
+
+/* What pm_query_top_ex groups by: a source line (file, line, function), a function (file,
+ * function; line 0), a file (function ""; line 0), or a whole stack (one row per stack; file,
+ * line and function are its innermost frame's, stack_id is its id). */
+enum pm_top_by { PM_TOP_BY_LINE, PM_TOP_BY_FUNCTION, PM_TOP_BY_FILE, PM_TOP_BY_STACK };
+
+/* The order of the rows: self bytes, total bytes or self blocks first (descending); ties by
+ * the other counts, then file, line, function. */
+enum pm_top_sort { PM_TOP_SORT_SELF, PM_TOP_SORT_TOTAL, PM_TOP_SORT_BLOCKS };
+
+/* Which bytes and blocks count: all (the live table's bytes, blocks), or one allocator
+ * domain's (python_*, raw_*, native_*). */
+enum pm_top_kind { PM_TOP_KIND_ALL, PM_TOP_KIND_PYTHON, PM_TOP_KIND_RAW, PM_TOP_KIND_NATIVE };
+
+/* One (process, snapshot) whose live memory is added into the table. */
+struct pm_top_point {
+    int64_t process, snapshot;
+};
+
+struct pm_top_opts {
+    const struct pm_top_point *points;  /* borrowed; their memory is summed */
+    size_t n_points;
+    enum pm_top_by by;
+    enum pm_top_sort sort;
+    enum pm_top_kind kind;
+    /* Attribute each allocation to the innermost "user" frame of its stack, dropping the
+     * frames inside it: with focus, a frame whose file matches the fnmatch(3) glob focus;
+     * otherwise one that pm_top_is_library_file() refuses. A stack with no user frame keeps
+     * its innermost frame. */
+    bool user;
+    const char *focus;                  /* borrowed; NULL = the library rule; implies user */
+};
+
+/* The top table for the options above (pm_query_top is the one-point, by-line, all-kinds,
+ * self-sorted case). In PM_TOP_BY_STACK mode "self" counts the stack's own allocations and
+ * "total" those of the stack and of every deeper stack that extends it. Uses an index on
+ * live(process, until_snapshot, ...) when the file has one (see README.md). */
+int pm_query_top_ex(struct pm_query *q, const struct pm_top_opts *o, struct pm_top_list *out,
+                    struct pm_diag *diag);
+
+/* Whether a frame of this file is library code for --user: "<frozen ...>", "<pymem>", or a
+ * path holding "/lib/python3", "/site-packages/" or "/dist-packages/". */
+bool pm_top_is_library_file(const char *file);
+
+/* One frame of a stack's chain. */
+struct pm_chain_frame {
+    char *file;
+    char *function;
+    int64_t line;
+};
+
+struct pm_chain {
+    struct pm_chain_frame *v;   /* outermost first */
+    size_t n;
+};
+
+/* The frames of stack `stack`, outermost first (at most 4096; a missing stack or frame row
+ * gives a "<pymem>" frame, a parent cycle ends the chain). Clear with pm_chain_clear. */
+int pm_query_chain(struct pm_query *q, int64_t stack, struct pm_chain *out, struct pm_diag *diag);
+void pm_chain_clear(struct pm_chain *c);
+
+/* For the other read-side files of lib/ (query_*.c) only: the connection, and the message and
+ * negative code of a failed SQLite call (an SQLITE_* result). */
+struct sqlite3 *pm_query_db(struct pm_query *q);
+int pm_query_fail(struct pm_query *q, struct pm_diag *diag, int sqlite_rc);
 
 /* Opens the profile at path read-only (never creates it) and checks that it is a pymem profile
  * of a schema version this code knows: -ENOENT and friends if it cannot be opened, -PM_ESCHEMA

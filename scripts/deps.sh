@@ -3,7 +3,7 @@
 set -eu
 PKGS="meson ninja-build gcc pkg-config python3 python3-dev libjemalloc-dev libsqlite3-dev
       sqlite3 libcriterion-dev python3-numpy python3-mypy black binutils
-      zlib1g-dev golang-go chromium"
+      zlib1g-dev golang-go chromium python3-websocket"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,11 +1,241 @@
 /* SPDX-License-Identifier: MIT */
-/* pymem-view export: placeholder until the command lands (issue 3). */
+/* pymem-view export: the stacks of one snapshot in a format other tools read. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
 #include "cmd.h"
 #include "out.h"
+#include "pprof.h"
+
+static const char usage[] =
+    "usage: pymem-view export --format FORMAT [-o FILE] [--peak | --final | --snapshot ID]\n"
+    "                         [-f FILE] [--run RUN] [--pid PID]\n"
+    "\n"
+    "Writes every stack of one snapshot, with its live bytes and blocks and what it allocated\n"
+    "over the run, in a format other tools read.\n"
+    "\n"
+    "formats:\n"
+    "  pprof       gzip-compressed profile.proto for 'go tool pprof' (binary: needs -o or a\n"
+    "              pipe); sample types inuse_space, inuse_objects, alloc_space, alloc_objects\n"
+    "  speedscope  speedscope's JSON file format, weighted by live bytes\n"
+    "  folded      'outer;...;inner bytes' lines for flamegraph.pl or inferno\n"
+    "  csv         one row per stack, with a header row (RFC 4180)\n"
+    "  json        one object: process, snapshot, totals, frames and samples\n"
+    "\n"
+    "  --format FORMAT    the output format (required)\n"
+    "  -o, --output FILE  write to FILE instead of stdout ('-' is stdout)\n"
+    "  --peak             the latest peak snapshot of the process (default)\n"
+    "  --final            the latest final snapshot (at exit)\n"
+    "  --snapshot ID      the snapshot with this id (see 'pymem-view snapshots')\n"
+    "  -f, --file FILE    the profile to read (default ./" PM_DEFAULT_FILE ")\n"
+    "  --run RUN          a run of the file, by id (default: the latest; see 'pymem-view runs')\n"
+    "  --pid PID          a process of the run, by pid (default: the run's root)\n"
+    "  -h, --help         show this help\n";
+
+enum { OPT_FORMAT = 256, OPT_PEAK, OPT_FINAL, OPT_SNAPSHOT, OPT_RUN, OPT_PID };
+
+static const struct {
+    const char *name;
+    int (*write)(FILE *f, const struct pm_export *e);
+    bool binary;
+} formats[] = {
+    { "pprof", pm_export_pprof, true },
+    { "speedscope", pm_export_speedscope, false },
+    { "folded", pm_export_folded, false },
+    { "csv", pm_export_csv, false },
+    { "json", pm_export_json, false },
+};
+
+/* Names the snapshots the process has, for the message of a missing --peak or --final. */
+static void
+report_missing(struct pm_target *t, const char *kind)
+{
+    struct pm_snapshot_list list;
+    struct pm_diag diag = { 0 };
+    char have[512] = "";
+    size_t len = 0;
+
+    if (pm_query_snapshots(t->q, t->proc.id, &list, &diag) < 0) {
+        pm_error("%s", diag.msg);
+        return;
+    }
+    for (size_t i = 0; i < list.n && i < 12 && len < sizeof(have) - 64; i++) {
+        char *k = pm_text_escape(list.v[i].kind);
+        len += (size_t)snprintf(have + len, sizeof(have) - len, "%s%" PRId64 " %s",
+                                i ? ", " : "", list.v[i].id, k ? k : "?");
+        pm_free(k);
+    }
+    if (list.n > 12)
+        snprintf(have + len, sizeof(have) - len, ", ... (%zu in all)", list.n);
+    if (list.n == 0)
+        pm_error("pid %" PRId64 " has no '%s' snapshot: it has no snapshots at all",
+                 t->proc.pid, kind);
+    else
+        pm_error("pid %" PRId64 " has no '%s' snapshot; its snapshots are %s (use --snapshot ID)",
+                 t->proc.pid, kind, have);
+    pm_snapshot_list_clear(&list);
+}
+
+/* Picks the snapshot (by id, or the latest of a kind); errors are printed. */
+static int
+pick_snapshot(struct pm_target *t, int64_t id, const char *kind, struct pm_snapshot_info *snap)
+{
+    struct pm_diag diag = { 0 };
+
+    if (id >= 0) {
+        if (pm_query_snapshot(t->q, t->proc.id, id, snap, &diag) == 0)
+            return 0;
+        if (diag.code == -PM_ENOTFOUND)
+            pm_error("pid %" PRId64 " has no snapshot %" PRId64 "; see 'pymem-view snapshots'",
+                     t->proc.pid, id);
+        else
+            pm_error("%s", diag.msg);
+        return -1;
+    }
+    if (pm_query_latest_snapshot(t->q, t->proc.id, kind, snap, &diag) == 0)
+        return 0;
+    if (diag.code == -PM_ENOTFOUND)
+        report_missing(t, kind);
+    else
+        pm_error("%s", diag.msg);
+    return -1;
+}
+
+/* Writes the export to path ('-' or NULL: stdout). A file is only created once the data is
+ * loaded, and removed again if writing it fails. */
+static int
+write_output(const char *path, int which, const struct pm_export *e)
+{
+    bool to_stdout = !path || strcmp(path, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(path, formats[which].binary ? "wb" : "w");
+    int rc, failed;
+
+    if (!f) {
+        char *p = pm_text_escape(path);
+        pm_error("cannot create '%s': %s", p ? p : "?", strerror(errno));
+        pm_free(p);
+        return PM_EXIT_DATA;
+    }
+    rc = formats[which].write(f, e);
+    failed = fflush(f) != 0 || ferror(f);
+    if (!to_stdout)
+        failed |= fclose(f) != 0;
+    if (rc < 0 || failed) {
+        if (rc == -ENOMEM)
+            pm_error_oom();
+        else
+            pm_error("cannot write the output%s", rc < 0 ? ": compression failed" : "");
+        if (!to_stdout)
+            unlink(path);
+        return PM_EXIT_DATA;
+    }
+    return PM_EXIT_OK;
+}
 
 int
 cmd_export(int argc, char **argv)
 {
-    pm_error("'export' is not implemented yet");
-    return PM_EXIT_DATA;
+    static const struct option opts[] = {
+        { "format", required_argument, NULL, OPT_FORMAT },
+        { "output", required_argument, NULL, 'o' },
+        { "peak", no_argument, NULL, OPT_PEAK },
+        { "final", no_argument, NULL, OPT_FINAL },
+        { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+        { "file", required_argument, NULL, 'f' },
+        { "run", required_argument, NULL, OPT_RUN },
+        { "pid", required_argument, NULL, OPT_PID },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *file = PM_DEFAULT_FILE, *kind = "peak", *output = NULL, *format = NULL;
+    int64_t run = 0, pid = -1, snapshot = -1;
+    int c, picked = 0, which = -1, rc;
+    struct pm_target t;
+    struct pm_snapshot_info snap = { 0 };
+    struct pm_sample_list samples = { 0 };
+    struct pm_diag diag = { 0 };
+
+    while ((c = getopt_long(argc, argv, ":hf:o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            fputs(usage, stdout);
+            return PM_EXIT_OK;
+        case 'f':
+            file = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case OPT_FORMAT:
+            format = optarg;
+            break;
+        case OPT_PEAK:
+        case OPT_FINAL:
+            kind = c == OPT_PEAK ? "peak" : "final";
+            picked++;
+            break;
+        case OPT_SNAPSHOT:
+            if (pm_parse_int("--snapshot", optarg, 0, &snapshot))
+                return PM_EXIT_USAGE;
+            picked++;
+            break;
+        case OPT_RUN:
+            if (pm_parse_int("--run", optarg, 1, &run))
+                return PM_EXIT_USAGE;
+            break;
+        case OPT_PID:
+            if (pm_parse_int("--pid", optarg, 0, &pid))
+                return PM_EXIT_USAGE;
+            break;
+        default:
+            return pm_bad_option("export", c, argv);
+        }
+    }
+    if (optind < argc)
+        return pm_extra_args("export", argv[optind]);
+    if (picked > 1) {
+        pm_error("--peak, --final and --snapshot exclude each other; "
+                 "see 'pymem-view export --help'");
+        return PM_EXIT_USAGE;
+    }
+    if (!format) {
+        pm_error("no --format given (pprof, speedscope, folded, csv or json); "
+                 "see 'pymem-view export --help'");
+        return PM_EXIT_USAGE;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(formats); i++) {
+        if (strcmp(format, formats[i].name) == 0)
+            which = (int)i;
+    }
+    if (which < 0) {
+        char *f = pm_text_escape(format);
+        pm_error("unknown format '%s': expected pprof, speedscope, folded, csv or json",
+                 f ? f : "?");
+        pm_free(f);
+        return PM_EXIT_USAGE;
+    }
+    if (formats[which].binary && (!output || strcmp(output, "-") == 0) && isatty(STDOUT_FILENO)) {
+        pm_error("not writing binary pprof data to a terminal; use -o FILE or a pipe");
+        return PM_EXIT_USAGE;
+    }
+    if ((rc = pm_target_open(&t, file, run, pid, 0)) != PM_EXIT_OK)
+        return rc;
+    rc = PM_EXIT_DATA;
+    if (pick_snapshot(&t, snapshot, kind, &snap) < 0)
+        goto out;
+    if (pm_query_samples(t.q, t.proc.id, snap.id, 1, &samples, &diag) < 0) {
+        pm_error("%s", diag.msg);
+        goto out;
+    }
+    rc = write_output(output, which, &(struct pm_export){ &t.proc, &snap, &samples });
+out:
+    pm_sample_list_clear(&samples);
+    pm_snapshot_info_clear(&snap);
+    pm_target_close(&t);
+    return rc;
 }

@@ -11,17 +11,19 @@
 #include "out.h"
 
 static const char usage[] =
-    "usage: pymem-view runs [-f FILE] [--json]\n"
+    "usage: pymem-view runs [-f FILE] [--run RUN] [--json | --csv]\n"
     "\n"
     "The runs in the profile (a run is a process tree; several runs can share one file) and\n"
     "their processes: id, pid, parent pid, parent process, start time (UTC), how the process\n"
     "ended (\"exit 0\", \"signal 9\"; \"-\" while running or when it was killed) and argv.\n"
     "\n"
     "  -f, --file FILE  the profile to read (default ./" PM_DEFAULT_FILE ")\n"
+    "  --run RUN        only this run\n"
     "  --json           print one JSON object instead of a table\n"
+    "  --csv            print the processes as CSV (RFC 4180) with a header line\n"
     "  -h, --help       show this help\n";
 
-enum { OPT_JSON = 256 };
+enum { OPT_JSON = 256, OPT_CSV, OPT_RUN };
 
 static void
 print_json(const struct pm_process_list *list)
@@ -75,6 +77,32 @@ fmt_time(char buf[32], double t)
     return buf;
 }
 
+static void
+print_csv(const struct pm_process_list *list)
+{
+    fputs("run,id,pid,ppid,parent,start_time,end_time,end_reason,exit_status,python_version,argv"
+          PM_CSV_EOL, stdout);
+    for (size_t i = 0; i < list->n; i++) {
+        const struct pm_process_info *p = &list->v[i];
+        printf("%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",", p->run, p->id, p->pid, p->ppid);
+        if (p->parent)
+            printf("%" PRId64, p->parent);
+        printf(",%.15g,", p->start_time);
+        if (p->has_end_time)
+            printf("%.15g", p->end_time);
+        putchar(',');
+        pm_csv_field(stdout, p->end_reason);
+        putchar(',');
+        if (p->has_exit_status)
+            printf("%" PRId64, p->exit_status);
+        putchar(',');
+        pm_csv_field(stdout, p->python_version);
+        putchar(',');
+        pm_csv_field(stdout, pm_json_argv_valid(p->argv_json) ? p->argv_json : "[]");
+        fputs(PM_CSV_EOL, stdout);
+    }
+}
+
 static int
 print_text(const struct pm_process_list *list)
 {
@@ -87,6 +115,7 @@ print_text(const struct pm_process_list *list)
 
     if (!tab)
         return pm_error_oom();
+    pm_table_for_stdout(tab, "rrrrrllt");
     for (size_t i = 0; i < list->n; i++) {
         const struct pm_process_info *p = &list->v[i];
         char *argv_text = pm_argv_text(p->argv_json);
@@ -121,12 +150,15 @@ cmd_runs(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "file", required_argument, NULL, 'f' },
+        { "run", required_argument, NULL, OPT_RUN },
         { "json", no_argument, NULL, OPT_JSON },
+        { "csv", no_argument, NULL, OPT_CSV },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *file = PM_DEFAULT_FILE;
-    int c, json = 0, rc;
+    int64_t run = 0;
+    int c, json = 0, csv = 0, rc;
     struct pm_target t;
     struct pm_process_list list = { 0 };
     struct pm_diag diag = { 0 };
@@ -139,8 +171,15 @@ cmd_runs(int argc, char **argv)
         case 'f':
             file = optarg;
             break;
+        case OPT_RUN:
+            if (pm_parse_int("--run", optarg, 1, &run))
+                return PM_EXIT_USAGE;
+            break;
         case OPT_JSON:
             json = 1;
+            break;
+        case OPT_CSV:
+            csv = 1;
             break;
         default:
             return pm_bad_option("runs", c, argv);
@@ -148,15 +187,32 @@ cmd_runs(int argc, char **argv)
     }
     if (optind < argc)
         return pm_extra_args("runs", argv[optind]);
-    if ((rc = pm_target_open(&t, file, 0, -1, 1)) != PM_EXIT_OK)
+    if (json && csv) {
+        pm_error("--json and --csv exclude each other; see 'pymem-view runs --help'");
+        return PM_EXIT_USAGE;
+    }
+    /* With --run, opening the run's root process checks that the run exists. */
+    if ((rc = pm_target_open(&t, file, run, -1, run == 0)) != PM_EXIT_OK)
         return rc;
     if (pm_query_processes(t.q, &list, &diag) < 0) {
         pm_error("%s", diag.msg);
         rc = PM_EXIT_DATA;
         goto out;
     }
+    if (run) {
+        size_t kept = 0;
+        for (size_t i = 0; i < list.n; i++) {
+            if (list.v[i].run == run)
+                list.v[kept++] = list.v[i];
+            else
+                pm_process_info_clear(&list.v[i]);
+        }
+        list.n = kept;
+    }
     if (json)
         print_json(&list);
+    else if (csv)
+        print_csv(&list);
     else
         rc = print_text(&list);
     if (fflush(stdout) != 0 || ferror(stdout)) {

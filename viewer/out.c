@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "alloc.h"
 
@@ -174,6 +176,150 @@ pm_fmt_size(char buf[PM_SIZE_LEN], int64_t bytes)
     }
     snprintf(buf, PM_SIZE_LEN, "%.1f %s", v, units[u]);
     return buf;
+}
+
+#define ELLIPSIS "\xe2\x80\xa6"     /* U+2026 */
+
+const char *
+pm_fmt_bytes(char buf[PM_SIZE_LEN], int64_t bytes, bool exact)
+{
+    if (!exact)
+        return pm_fmt_size(buf, bytes);
+    snprintf(buf, PM_SIZE_LEN, "%lld", (long long)bytes);
+    return buf;
+}
+
+bool
+pm_out_color(void)
+{
+    const char *no = getenv("NO_COLOR");
+
+    return isatty(STDOUT_FILENO) && !(no && *no);
+}
+
+size_t
+pm_out_width(void)
+{
+    struct winsize ws;
+    const char *cols = getenv("COLUMNS");
+    char *end;
+    long v;
+
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    if (cols && *cols) {
+        errno = 0;
+        v = strtol(cols, &end, 10);
+        if (!errno && !*end && v > 0 && v < 100000)
+            return (size_t)v;
+    }
+    return 100;
+}
+
+/* Display width: one column per code point (text is valid UTF-8 once escaped). */
+static size_t
+width(const char *s)
+{
+    size_t w = 0;
+
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xc0) != 0x80;
+    return w;
+}
+
+/* The byte offset where the last n code points of s start. */
+static size_t
+last_columns(const char *s, size_t n)
+{
+    size_t len = strlen(s), i = len;
+
+    while (i > 0 && n > 0) {
+        i--;
+        if (((unsigned char)s[i] & 0xc0) != 0x80)
+            n--;
+    }
+    return i;
+}
+
+char *
+pm_shorten_end(const char *s, size_t max)
+{
+    struct buf b = { 0 };
+    size_t i = 0;
+
+    if (width(s) <= max)
+        return pm_strdup(s);
+    for (size_t w = 1; s[i] && w < max; w++) {     /* max - 1 code points, then the "…" */
+        i++;
+        while (((unsigned char)s[i] & 0xc0) == 0x80)
+            i++;
+    }
+    buf_add(&b, s, i);
+    buf_add(&b, ELLIPSIS, strlen(ELLIPSIS));
+    return buf_finish(&b);
+}
+
+char *
+pm_shorten_path(const char *s, size_t max)
+{
+    struct buf b = { 0 };
+    size_t tail, head = 0;
+    const char *slash;
+
+    if (width(s) <= max)
+        return pm_strdup(s);
+    if (max < 2)
+        max = 2;
+    /* The longest tail that starts at a '/' and fits after the "…". */
+    tail = last_columns(s, max - 1);
+    if (s[tail] != '/' && (slash = strchr(s + tail, '/')))
+        tail = (size_t)(slash - s);
+    /* The first directory too, when it fits ("/usr/" or "home/"). */
+    if ((slash = strchr(s + (s[0] == '/'), '/')) && (size_t)(slash - s) + 1 < tail) {
+        size_t n = (size_t)(slash - s) + 1;
+        char *first = pm_malloc(n + 1);
+        if (first) {
+            memcpy(first, s, n);
+            first[n] = '\0';
+            if (width(first) + 1 + width(s + tail) <= max)
+                head = n;
+            pm_free(first);
+        }
+    }
+    buf_add(&b, s, head);
+    buf_add(&b, ELLIPSIS, strlen(ELLIPSIS));
+    buf_add(&b, s + tail, strlen(s + tail));
+    return buf_finish(&b);
+}
+
+void
+pm_csv_field(FILE *f, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    bool quote;
+
+    if (!s)
+        return;
+    quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        putc('"', f);
+    while (*p) {
+        uint32_t cp;
+        int len = utf8_seq(p, &cp);
+
+        if (len == 0 || (cp < 0x20 && cp != '\t' && cp != '\r' && cp != '\n') || cp == 0x7f ||
+            (cp >= 0x80 && cp <= 0x9f)) {
+            fputs("\xef\xbf\xbd", f);           /* U+FFFD */
+            p += len ? len : 1;
+            continue;
+        }
+        if (cp == '"')
+            putc('"', f);
+        fwrite(p, 1, (size_t)len, f);
+        p += len;
+    }
+    if (quote)
+        putc('"', f);
 }
 
 /* ---- JSON ---- */
@@ -406,6 +552,9 @@ pm_json_argv(FILE *f, const char *argv_json)
 struct pm_table {
     size_t ncol;
     char align[16];
+    char shrink[16];
+    size_t max_width;           /* 0 = none */
+    bool bold;
     char **cell;                /* headers first, then the rows, row-major */
     size_t n, cap;
 };
@@ -485,15 +634,48 @@ pm_table_addf(struct pm_table *t, const char *fmt, ...)
     return pm_table_add(t, cell);
 }
 
-/* Display width: one column per code point (cells are valid UTF-8 once escaped). */
-static size_t
-width(const char *s)
+void
+pm_table_fit(struct pm_table *t, size_t width, const char *shrink)
 {
-    size_t w = 0;
+    t->max_width = width;
+    memset(t->shrink, 0, sizeof(t->shrink));
+    for (size_t i = 0; shrink && shrink[i] && i < t->ncol; i++)
+        t->shrink[i] = shrink[i];
+}
 
-    for (; *s; s++)
-        w += ((unsigned char)*s & 0xc0) != 0x80;
-    return w;
+void
+pm_table_bold_header(struct pm_table *t, bool bold)
+{
+    t->bold = bold;
+}
+
+void
+pm_table_for_stdout(struct pm_table *t, const char *shrink)
+{
+    pm_table_fit(t, pm_out_width(), shrink);
+    pm_table_bold_header(t, pm_out_color());
+}
+
+/* Narrows the shrinkable columns, widest first, until the lines fit (or all are at 12). */
+static void
+fit_widths(const struct pm_table *t, size_t *w)
+{
+    size_t total = 2 * (t->ncol - 1);
+
+    for (size_t c = 0; c < t->ncol; c++)
+        total += w[c];
+    while (t->max_width && total > t->max_width) {
+        size_t best = t->ncol, over = total - t->max_width, cut;
+        for (size_t c = 0; c < t->ncol; c++)
+            if ((t->shrink[c] == 'p' || t->shrink[c] == 't') && w[c] > 12 &&
+                (best == t->ncol || w[c] > w[best]))
+                best = c;
+        if (best == t->ncol)
+            return;
+        cut = w[best] - 12 < over ? w[best] - 12 : over;
+        w[best] -= cut;
+        total -= cut;
+    }
 }
 
 void
@@ -506,22 +688,38 @@ pm_table_print(const struct pm_table *t, FILE *f)
         if (cw > w[c])
             w[c] = cw;
     }
+    fit_widths(t, w);
+    if (t->bold && t->n)
+        fputs("\033[1m", f);
     /* Padding is held back until something visible follows: no trailing blanks. */
     for (size_t i = 0; i < t->n; i++) {
-        size_t c = i % t->ncol, pad = w[c] - width(t->cell[i]);
+        size_t c = i % t->ncol;
+        const char *cell = t->cell[i];
+        char *cut = NULL;
+        size_t pad;
+
+        if (i >= t->ncol && width(cell) > w[c]) {
+            cut = t->shrink[c] == 'p' ? pm_shorten_path(cell, w[c]) : pm_shorten_end(cell, w[c]);
+            if (cut)
+                cell = cut;
+        }
+        pad = w[c] > width(cell) ? w[c] - width(cell) : 0;
         if (c > 0)
             blanks += 2;
         if (t->align[c] == 'r')
             blanks += pad;
-        if (t->cell[i][0]) {
-            fprintf(f, "%*s%s", (int)blanks, "", t->cell[i]);
+        if (cell[0]) {
+            fprintf(f, "%*s%s", (int)blanks, "", cell);
             blanks = 0;
         }
         if (t->align[c] != 'r')
             blanks += pad;
         if (c == t->ncol - 1) {
+            if (t->bold && i == t->ncol - 1)
+                fputs("\033[0m", f);
             putc('\n', f);
             blanks = 0;
         }
+        pm_free(cut);
     }
 }

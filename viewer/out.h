@@ -28,6 +28,31 @@ int pm_error_oom(void);
 #define PM_SIZE_LEN 32
 const char *pm_fmt_size(char buf[PM_SIZE_LEN], int64_t bytes);
 
+/* pm_fmt_size, or with exact set (--bytes) the plain number of bytes: "125901704". */
+const char *pm_fmt_bytes(char buf[PM_SIZE_LEN], int64_t bytes, bool exact);
+
+/* Whether stdout gets colour: it is a terminal and NO_COLOR is unset or empty. */
+bool pm_out_color(void);
+
+/* The width text output should fit: the terminal's when stdout is one (TIOCGWINSZ), else
+ * $COLUMNS when it is a number, else 100. */
+size_t pm_out_width(void);
+
+/* A copy of s (text fit for a terminal, as in a table cell) in at most width columns: a path
+ * keeps its file name and as many of its last directories as fit, and its first directory when
+ * that fits too, with "…" for the middle ("/usr/…/json/decoder.py:353"); text without a '/'
+ * that is too long keeps its end. NULL if out of memory; free with pm_free. */
+char *pm_shorten_path(const char *s, size_t width);
+
+/* A copy of s cut to width columns, ending with "…" when cut. NULL if out of memory. */
+char *pm_shorten_end(const char *s, size_t width);
+
+/* Writes s as one RFC 4180 field: quoted (with quotes doubled) when it holds a comma, a quote,
+ * CR or LF; bytes that are not UTF-8 and control characters other than tab, CR and LF become
+ * U+FFFD. NULL is written as an empty field. Records end with PM_CSV_EOL. */
+#define PM_CSV_EOL "\r\n"
+void pm_csv_field(FILE *f, const char *s);
+
 /* A copy of s fit for a terminal: control characters, backslashes and bytes that are not UTF-8
  * are written as \n, \t, \\ or \xNN. NULL if out of memory; free with pm_free. */
 char *pm_text_escape(const char *s);
@@ -67,3 +92,14 @@ int pm_table_add_raw(struct pm_table *t, const char *cell);
 
 /* Prints the header line and the rows. */
 void pm_table_print(const struct pm_table *t, FILE *f);
+
+/* Makes pm_table_print fit lines in width columns (0 = no limit) by narrowing the columns
+ * marked in shrink (one letter per column: 'p' shortens cells with pm_shorten_path, 't' with
+ * pm_shorten_end, anything else keeps the column as it is), widest first, down to 12. */
+void pm_table_fit(struct pm_table *t, size_t width, const char *shrink);
+
+/* Prints the header line in bold. */
+void pm_table_bold_header(struct pm_table *t, bool bold);
+
+/* Both of the above for a table printed on stdout: pm_out_width(), bold if pm_out_color(). */
+void pm_table_for_stdout(struct pm_table *t, const char *shrink);

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 """Test driver for pymem-view (registered in tests/viewer/meson.build, suite 'viewer').
 
-  run.py golden VIEW EXPECTED -- ARGS...   stdout must equal EXPECTED, exit 0, stderr empty, and
+  run.py golden VIEW EXPECTED [NAME=VALUE...] -- ARGS...
+                                           stdout must equal EXPECTED, exit 0, stderr empty, and
                                            the profile must be left unchanged
-                                           (PM_UPDATE_GOLDEN=1 rewrites EXPECTED instead)
+                                           (PM_UPDATE_GOLDEN=1 rewrites EXPECTED instead); the
+                                           NAME=VALUE pairs go into the environment
   run.py fail CODE REGEX VIEW -- ARGS...   exit CODE, nothing on stdout, one stderr line
                                            "pymem-view: <message>" with REGEX in the message
   run.py file KIND VIEW BASIC              errors about the file itself (missing, directory, ...)
@@ -33,8 +35,12 @@ def check(cond, what):
         raise Failure(what)
 
 
-def run(view, args, cwd=None):
-    p = subprocess.run([os.path.abspath(view)] + args, capture_output=True, cwd=cwd, timeout=60)
+def run(view, args, cwd=None, env=None):
+    # Output must not depend on the caller's terminal settings.
+    e = {k: v for k, v in os.environ.items() if k not in ('COLUMNS', 'NO_COLOR')}
+    e.update(env or {})
+    p = subprocess.run([os.path.abspath(view)] + args, capture_output=True, cwd=cwd, timeout=60,
+                       env=e)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -62,10 +68,10 @@ def split_args(argv):
 
 
 def cmd_golden(argv):
-    (view, expected), args = split_args(argv)
+    (view, expected, *env), args = split_args(argv)
     dbs = [a for a in args if os.path.isfile(a)]
     before = [sha(d) for d in dbs]
-    rc, out, err = run(view, args)
+    rc, out, err = run(view, args, env=dict(e.split('=', 1) for e in env))
     check(rc == 0, f'exit {rc}, stderr: {err!r}')
     check(err == b'', f'stderr not empty: {err!r}')
     check([sha(d) for d in dbs] == before, 'the profile was modified by a read-only viewer')

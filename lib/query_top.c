@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: MIT */
+/* The top table (see query.h): the live rows of one or more snapshots, grouped by line,
+ * function, file or stack, optionally attributed to the nearest user frame, and the chain of
+ * one stack. The live rows of a snapshot are read through an index on live(process,
+ * until_snapshot, ...) when the file has one and the snapshot is in the second half of its
+ * process's life (cost: the rows live at the snapshot plus those that changed after it);
+ * otherwise through live_by_snapshot (cost: every row that started before the snapshot).
+ * Stacks and frames are then read by id when few, or in one scan of their table. */
+#include "query.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#define NONE UINT32_MAX
+#define FEW 2048                /* up to this many ids are looked up one by one */
+
+/* ---- an int64 -> uint32 hash map (open addressing) ---- */
+
+struct idmap {
+    int64_t *key;
+    uint32_t *val;              /* NONE = empty slot */
+    size_t cap, n;
+};
+
+static size_t
+slot_of(int64_t key, size_t cap)
+{
+    uint64_t x = (uint64_t)key;         /* splitmix64's finalizer: ids may be small */
+
+    x ^= x >> 30, x *= 0xbf58476d1ce4e5b9u;
+    x ^= x >> 27, x *= 0x94d049bb133111ebu;
+    x ^= x >> 31;
+    return (size_t)x & (cap - 1);
+}
+
+static uint32_t
+idmap_get(const struct idmap *m, int64_t key)
+{
+    if (!m->cap)
+        return NONE;
+    for (size_t i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
+        if (m->val[i] == NONE || m->key[i] == key)
+            return m->val[i];
+    }
+}
+
+static int
+idmap_put(struct idmap *m, int64_t key, uint32_t val)
+{
+    size_t i;
+
+    if (2 * (m->n + 1) > m->cap) {
+        struct idmap g = { .cap = m->cap ? 2 * m->cap : 1024 };
+        if (!(g.key = pm_malloc(g.cap * sizeof(*g.key))) ||
+            !(g.val = pm_malloc(g.cap * sizeof(*g.val)))) {
+            pm_free(g.key);
+            return -ENOMEM;
+        }
+        memset(g.val, 0xff, g.cap * sizeof(*g.val));
+        for (size_t j = 0; j < m->cap; j++)
+            if (m->val[j] != NONE)
+                idmap_put(&g, m->key[j], m->val[j]);    /* cannot grow again */
+        pm_free(m->key);
+        pm_free(m->val);
+        *m = g;
+    }
+    for (i = slot_of(key, m->cap); m->val[i] != NONE && m->key[i] != key;
+         i = (i + 1) & (m->cap - 1))
+        ;
+    if (m->val[i] == NONE)
+        m->n++;
+    m->key[i] = key;
+    m->val[i] = val;
+    return 0;
+}
+
+static void
+idmap_release(struct idmap *m)
+{
+    pm_free(m->key);
+    pm_free(m->val);
+}
+
+/* Grows a vector of `size`-byte elements so that it holds at least n + 1. */
+static int
+grow(void *vp, size_t *cap, size_t n, size_t size)
+{
+    void **v = vp;
+    size_t ncap = *cap ? 2 * *cap : 64;
+    void *nv;
+
+    if (n < *cap)
+        return 0;
+    if (!(nv = pm_realloc(*v, ncap * size)))
+        return -ENOMEM;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- the working state ---- */
+
+struct live {
+    int64_t stack, bytes, blocks;
+    uint32_t node, start;       /* the stack's node; the node its memory is attributed to */
+};
+
+struct node {
+    int64_t id, parent, frame;
+    uint32_t fidx;              /* index in frames; 0 = unknown stack */
+    uint32_t up;                /* the parent's index once resolved, or NONE */
+    uint32_t row;               /* PM_TOP_BY_STACK: its row, or NONE */
+    bool reached;
+};
+
+struct frame {
+    char *file, *function;
+    int64_t line;
+    uint32_t row;
+    bool loaded, user;
+};
+
+struct top {
+    struct pm_query *q;
+    sqlite3 *db;
+    const struct pm_top_opts *o;
+    struct live *live;
+    size_t n_live, cap_live;
+    struct idmap live_map;
+    struct node *node;
+    size_t n_node, cap_node;
+    struct idmap node_map;
+    bool all_stacks;            /* the whole stack table is loaded */
+    sqlite3_stmt *stack_by_id;
+    struct frame *frame;        /* [0] unknown stack, [1] unknown frame */
+    size_t n_frame, cap_frame;
+    struct idmap frame_map;
+    struct pm_top_row *row;
+    uint64_t *stamp;
+    size_t n_row, cap_row;
+    uint32_t *row_slot;         /* a hash set of row indices by (file, function, line) */
+    size_t cap_slot;
+};
+
+static int
+oom(struct pm_diag *diag)
+{
+    return pm_diag_set(diag, -ENOMEM, "out of memory");
+}
+
+static int
+sql_fail(struct top *t, struct pm_diag *diag, int rc)
+{
+    return pm_query_fail(t->q, diag, rc);
+}
+
+static int
+prepare(struct top *t, const char *sql, sqlite3_stmt **s, struct pm_diag *diag)
+{
+    int rc = sqlite3_prepare_v2(t->db, sql, -1, s, NULL);
+
+    return rc == SQLITE_OK ? 0 : sql_fail(t, diag, rc);
+}
+
+/* The name of an index of live that starts with (process, until_snapshot), or NULL. */
+static char *
+until_index(struct top *t)
+{
+    static const char sql[] =
+        "SELECT il.name FROM pragma_index_list('live') il WHERE il.partial = 0"
+        " AND (SELECT group_concat(name, ',') FROM"
+        "  (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno))"
+        " LIKE 'process,until_snapshot%' ORDER BY il.name LIMIT 1";
+    sqlite3_stmt *s = NULL;
+    char *name = NULL;
+
+    if (sqlite3_prepare_v2(t->db, sql, -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        name = pm_strdup((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    return name;
+}
+
+/* Adds the rows s yields (stack, bytes, blocks) to t->live, merged by stack. */
+static int
+add_rows(struct top *t, sqlite3_stmt *s, struct pm_diag *diag)
+{
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t stack = sqlite3_column_int64(s, 0);
+        int64_t bytes = sqlite3_column_int64(s, 1), blocks = sqlite3_column_int64(s, 2);
+        uint32_t i = idmap_get(&t->live_map, stack);
+
+        if (!bytes && !blocks)
+            continue;
+        if (i == NONE) {
+            if (grow(&t->live, &t->cap_live, t->n_live, sizeof(*t->live)) < 0 ||
+                idmap_put(&t->live_map, stack, (uint32_t)t->n_live) < 0)
+                return oom(diag);
+            i = (uint32_t)t->n_live++;
+            t->live[i] = (struct live){ .stack = stack };
+        }
+        t->live[i].bytes += bytes;
+        t->live[i].blocks += blocks;
+    }
+    return rc == SQLITE_DONE ? 0 : sql_fail(t, diag, rc);
+}
+
+/* Adds the live rows of one point to t->live. With an index on live(process, until_snapshot,
+ * first_snapshot, ...), the rows live at S are read with no waste: those still open that
+ * started by S, then for each distinct until_snapshot > S (one seek finds the next) the rows
+ * that started by S, a prefix of that until's run in the index. Without it, every row of the
+ * process that started by S is read and its until_snapshot checked. */
+static int
+load_live(struct top *t, const struct pm_top_point *p, const char *index, struct pm_diag *diag)
+{
+    static const char *const cols[] = {
+        [PM_TOP_KIND_ALL] = "bytes, blocks",
+        [PM_TOP_KIND_PYTHON] = "python_bytes, python_blocks",
+        [PM_TOP_KIND_RAW] = "raw_bytes, raw_blocks",
+        [PM_TOP_KIND_NATIVE] = "native_bytes, native_blocks",
+    };
+    const char *c = cols[t->o->kind];
+    sqlite3_stmt *s[3] = { NULL, NULL, NULL };
+    char *sql[3] = { NULL, NULL, NULL };
+    int rc = 0, n = index ? 3 : 1;
+
+    if (index) {
+        sql[0] = sqlite3_mprintf("SELECT stack, %s FROM live INDEXED BY \"%w\" WHERE process = ?1"
+                                 " AND until_snapshot IS NULL AND first_snapshot <= ?2", c, index);
+        sql[1] = sqlite3_mprintf("SELECT min(until_snapshot) FROM live INDEXED BY \"%w\""
+                                 " WHERE process = ?1 AND until_snapshot > ?2", index);
+        sql[2] = sqlite3_mprintf("SELECT stack, %s FROM live INDEXED BY \"%w\" WHERE process = ?1"
+                                 " AND until_snapshot = ?3 AND first_snapshot <= ?2", c, index);
+    } else {
+        sql[0] = sqlite3_mprintf("SELECT stack, %s FROM live WHERE process = ?1"
+                                 " AND first_snapshot <= ?2"
+                                 " AND (until_snapshot IS NULL OR until_snapshot > ?2)", c);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!sql[i]) {
+            rc = oom(diag);
+            goto out;
+        }
+        if ((rc = prepare(t, sql[i], &s[i], diag)) < 0)
+            goto out;
+        sqlite3_bind_int64(s[i], 1, p->process);
+        sqlite3_bind_int64(s[i], 2, p->snapshot);
+    }
+    if ((rc = add_rows(t, s[0], diag)) < 0 || !index)
+        goto out;
+    for (;;) {
+        int64_t until;
+        if ((rc = sqlite3_step(s[1])) != SQLITE_ROW) {
+            rc = sql_fail(t, diag, rc);
+            goto out;
+        }
+        if (sqlite3_column_type(s[1], 0) == SQLITE_NULL)
+            break;
+        until = sqlite3_column_int64(s[1], 0);
+        sqlite3_reset(s[1]);
+        sqlite3_bind_int64(s[1], 2, until);
+        sqlite3_reset(s[2]);
+        sqlite3_bind_int64(s[2], 3, until);
+        if ((rc = add_rows(t, s[2], diag)) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    for (int i = 0; i < 3; i++) {
+        sqlite3_finalize(s[i]);
+        sqlite3_free(sql[i]);
+    }
+    return rc;
+}
+
+static int
+add_node(struct top *t, int64_t id, int64_t parent, int64_t frame, uint32_t fidx)
+{
+    if (grow(&t->node, &t->cap_node, t->n_node, sizeof(*t->node)) < 0 ||
+        idmap_put(&t->node_map, id, (uint32_t)t->n_node) < 0)
+        return -ENOMEM;
+    t->node[t->n_node++] = (struct node){ id, parent, frame, fidx, NONE, NONE, false };
+    return 0;
+}
+
+/* Loads every row of the stack table that is not loaded yet. */
+static int
+load_all_stacks(struct top *t, struct pm_diag *diag)
+{
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    t->all_stacks = true;
+    if ((rc = prepare(t, "SELECT id, parent, frame FROM stack", &s, diag)) < 0)
+        return rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(s, 0);
+        if (idmap_get(&t->node_map, id) == NONE &&
+            add_node(t, id, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), NONE) < 0) {
+            sqlite3_finalize(s);
+            return oom(diag);
+        }
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? 0 : sql_fail(t, diag, rc);
+}
+
+/* The node of stack id, read from the file if needed; a stack that is not there becomes an
+ * "unknown stack" node without a parent. Sets *out to its index. */
+static int
+get_node(struct top *t, int64_t id, size_t *lookups, uint32_t *out, struct pm_diag *diag)
+{
+    uint32_t i = idmap_get(&t->node_map, id);
+    int rc;
+
+    if (i == NONE && !t->all_stacks && ++*lookups > FEW) {
+        if ((rc = load_all_stacks(t, diag)) < 0)
+            return rc;
+        i = idmap_get(&t->node_map, id);
+    }
+    if (i == NONE && !t->all_stacks) {
+        sqlite3_stmt *s = t->stack_by_id;
+        if (!s && (rc = prepare(t, "SELECT parent, frame FROM stack WHERE id = ?1",
+                                &t->stack_by_id, diag)) < 0)
+            return rc;
+        s = t->stack_by_id;
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, id);
+        if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            if (add_node(t, id, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), NONE))
+                return oom(diag);
+            i = (uint32_t)(t->n_node - 1);
+        } else if (rc != SQLITE_DONE) {
+            return sql_fail(t, diag, rc);
+        }
+    }
+    if (i == NONE) {
+        if (add_node(t, id, 0, 0, 0) < 0)
+            return oom(diag);
+        i = (uint32_t)(t->n_node - 1);
+    }
+    *out = i;
+    return 0;
+}
+
+/* Finds the node of every live stack and of its callers, and the frames they need. */
+static int
+resolve(struct top *t, struct pm_diag *diag)
+{
+    size_t lookups = 0;
+    int rc;
+
+    if (t->n_live > FEW && (rc = load_all_stacks(t, diag)) < 0)
+        return rc;
+    for (size_t i = 0; i < t->n_live; i++) {
+        uint32_t n = NONE, up;
+        if ((rc = get_node(t, t->live[i].stack, &lookups, &n, diag)) < 0)
+            return rc;
+        t->live[i].node = t->live[i].start = n;
+        while (!t->node[n].reached) {
+            t->node[n].reached = true;
+            if (t->node[n].fidx != 0) {         /* not an unknown stack */
+                uint32_t f = idmap_get(&t->frame_map, t->node[n].frame);
+                if (f == NONE) {
+                    if (grow(&t->frame, &t->cap_frame, t->n_frame, sizeof(*t->frame)) < 0 ||
+                        idmap_put(&t->frame_map, t->node[n].frame, (uint32_t)t->n_frame) < 0)
+                        return oom(diag);
+                    f = (uint32_t)t->n_frame;
+                    t->frame[t->n_frame++] = (struct frame){ .row = NONE };
+                }
+                t->node[n].fidx = f;
+            }
+            if (!t->node[n].parent)
+                break;
+            if ((rc = get_node(t, t->node[n].parent, &lookups, &up, diag)) < 0)
+                return rc;
+            t->node[n].up = up;                 /* t->node may have moved: no pointers */
+            n = up;
+        }
+    }
+    return 0;
+}
+
+static int
+read_frame(struct top *t, sqlite3_stmt *s, uint32_t f)
+{
+    struct frame *fr = &t->frame[f];
+    const char *file = (const char *)sqlite3_column_text(s, 1);
+    const char *function = (const char *)sqlite3_column_text(s, 2);
+
+    if (fr->loaded)
+        return 0;
+    fr->file = pm_strdup(file ? file : "");
+    fr->function = pm_strdup(function ? function : "");
+    fr->line = sqlite3_column_int64(s, 3);
+    fr->loaded = true;
+    return fr->file && fr->function ? 0 : -ENOMEM;
+}
+
+/* Reads the frames resolve() collected: by id when few, else in one scan. */
+static int
+load_frames(struct top *t, struct pm_diag *diag)
+{
+    bool few = t->n_frame <= FEW;
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if ((rc = prepare(t, few ? "SELECT id, file, function, line FROM frame WHERE id = ?1"
+                             : "SELECT id, file, function, line FROM frame", &s, diag)) < 0)
+        return rc;
+    for (size_t k = few ? 0 : t->frame_map.cap - 1; k < t->frame_map.cap; k++) {
+        if (few) {
+            if (t->frame_map.val[k] == NONE)
+                continue;
+            sqlite3_reset(s);
+            sqlite3_bind_int64(s, 1, t->frame_map.key[k]);
+        }
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            uint32_t f = idmap_get(&t->frame_map, sqlite3_column_int64(s, 0));
+            if (f != NONE && read_frame(t, s, f) < 0) {
+                sqlite3_finalize(s);
+                return oom(diag);
+            }
+        }
+        if (rc != SQLITE_DONE) {
+            sqlite3_finalize(s);
+            return sql_fail(t, diag, rc);
+        }
+    }
+    sqlite3_finalize(s);
+    for (size_t f = 0; f < t->n_frame; f++) {
+        struct frame *fr = &t->frame[f];
+        if (!fr->loaded) {
+            fr->file = pm_strdup("<pymem>");
+            fr->function = pm_strdup(f == 0 ? "<unknown stack>" : "<unknown frame>");
+            fr->line = 0;
+            if (!fr->file || !fr->function)
+                return oom(diag);
+        }
+        fr->user = t->o->focus ? fnmatch(t->o->focus, fr->file, 0) == 0
+                               : !pm_top_is_library_file(fr->file);
+    }
+    return 0;
+}
+
+bool
+pm_top_is_library_file(const char *file)
+{
+    return strncmp(file, "<frozen ", 8) == 0 || strcmp(file, "<pymem>") == 0 ||
+           strstr(file, "/lib/python3") || strstr(file, "/site-packages/") ||
+           strstr(file, "/dist-packages/");
+}
+
+/* ---- rows ---- */
+
+static uint64_t
+row_hash(const char *file, const char *function, int64_t line)
+{
+    uint64_t h = 1469598103934665603u;
+
+    for (const char *s = file; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    h = (h ^ 0xff) * 1099511628211u;
+    for (const char *s = function; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return (h ^ (uint64_t)line) * 1099511628211u;
+}
+
+/* Appends a row (copying the strings). Returns its index or NONE when out of memory. */
+static uint32_t
+new_row(struct top *t, const char *file, const char *function, int64_t line, int64_t stack)
+{
+    struct pm_top_row *r;
+
+    if (grow(&t->row, &t->cap_row, t->n_row, sizeof(*t->row)) < 0)
+        return NONE;
+    r = &t->row[t->n_row];
+    *r = (struct pm_top_row){ .file = pm_strdup(file), .function = pm_strdup(function),
+                              .line = line, .stack_id = stack };
+    t->n_row++;
+    return r->file && r->function ? (uint32_t)(t->n_row - 1) : NONE;
+}
+
+/* The row of frame f in the line, function and file modes (one per distinct key). */
+static uint32_t
+frame_row(struct top *t, uint32_t f)
+{
+    struct frame *fr = &t->frame[f];
+    const char *function = t->o->by == PM_TOP_BY_FILE ? "" : fr->function;
+    int64_t line = t->o->by == PM_TOP_BY_LINE ? fr->line : 0;
+    size_t i;
+
+    if (fr->row != NONE)
+        return fr->row;
+    if (2 * (t->n_row + 1) > t->cap_slot) {
+        size_t cap = t->cap_slot ? 2 * t->cap_slot : 1024;
+        uint32_t *slot = pm_malloc(cap * sizeof(*slot));
+        if (!slot)
+            return NONE;
+        memset(slot, 0xff, cap * sizeof(*slot));
+        for (size_t r = 0; r < t->n_row; r++) {
+            const struct pm_top_row *x = &t->row[r];
+            for (i = row_hash(x->file, x->function, x->line) & (cap - 1); slot[i] != NONE;
+                 i = (i + 1) & (cap - 1))
+                ;
+            slot[i] = (uint32_t)r;
+        }
+        pm_free(t->row_slot);
+        t->row_slot = slot;
+        t->cap_slot = cap;
+    }
+    for (i = row_hash(fr->file, function, line) & (t->cap_slot - 1); t->row_slot[i] != NONE;
+         i = (i + 1) & (t->cap_slot - 1)) {
+        const struct pm_top_row *x = &t->row[t->row_slot[i]];
+        if (x->line == line && strcmp(x->file, fr->file) == 0 &&
+            strcmp(x->function, function) == 0)
+            return fr->row = t->row_slot[i];
+    }
+    if ((fr->row = new_row(t, fr->file, function, line, 0)) != NONE)
+        t->row_slot[i] = fr->row;
+    return fr->row;
+}
+
+/* Counts every live stack: self to the row of its (attributed) innermost frame or stack,
+ * total to every distinct row from there outwards. */
+static int
+count(struct top *t, struct pm_diag *diag)
+{
+    bool by_stack = t->o->by == PM_TOP_BY_STACK;
+    uint64_t walk = 0;
+
+    for (uint32_t f = 0; !by_stack && f < t->n_frame; f++)    /* rows are stable from here */
+        if (frame_row(t, f) == NONE)
+            return oom(diag);
+    for (size_t i = 0; i < t->n_live; i++) {
+        struct live *l = &t->live[i];
+        uint32_t n = l->node, r;
+        for (size_t steps = 0; (t->o->user || t->o->focus) && n != NONE &&
+             steps < t->n_node; steps++) {
+            if (t->frame[t->node[n].fidx].user) {
+                l->start = n;
+                break;
+            }
+            n = t->node[n].up;
+        }
+        n = l->start;
+        if (by_stack) {
+            if ((r = t->node[n].row) == NONE) {
+                const struct frame *fr = &t->frame[t->node[n].fidx];
+                if ((r = t->node[n].row = new_row(t, fr->file, fr->function, fr->line,
+                                                  t->node[n].id)) == NONE)
+                    return oom(diag);
+            }
+        } else if ((r = frame_row(t, t->node[n].fidx)) == NONE) {
+            return oom(diag);
+        }
+        t->row[r].self_bytes += l->bytes;
+        t->row[r].self_blocks += l->blocks;
+    }
+    if (!(t->stamp = pm_calloc(t->n_row ? t->n_row : 1, sizeof(*t->stamp))))
+        return oom(diag);
+    for (size_t i = 0; i < t->n_live; i++) {
+        const struct live *l = &t->live[i];
+        uint32_t n = l->start;
+        walk++;
+        /* Bounded by the number of stacks: a parent cycle in a corrupt file cannot loop. */
+        for (size_t steps = 0; n != NONE && steps < t->n_node; steps++) {
+            uint32_t r = by_stack ? t->node[n].row : t->frame[t->node[n].fidx].row;
+            if (r != NONE && t->stamp[r] != walk) {     /* recursion: once per stack */
+                t->stamp[r] = walk;
+                t->row[r].total_bytes += l->bytes;
+                t->row[r].total_blocks += l->blocks;
+            }
+            n = t->node[n].up;
+        }
+    }
+    return 0;
+}
+
+static int
+compare_rows(const struct pm_top_row *a, const struct pm_top_row *b, enum pm_top_sort sort)
+{
+    int64_t ka[3] = { a->self_bytes, a->total_bytes, a->self_blocks };
+    int64_t kb[3] = { b->self_bytes, b->total_bytes, b->self_blocks };
+    static const int order[][3] = {
+        [PM_TOP_SORT_SELF] = { 0, 1, 2 },
+        [PM_TOP_SORT_TOTAL] = { 1, 0, 2 },
+        [PM_TOP_SORT_BLOCKS] = { 2, 0, 1 },
+    };
+    int c;
+
+    for (int i = 0; i < 3; i++) {
+        int k = order[sort][i];
+        if (ka[k] != kb[k])
+            return ka[k] > kb[k] ? -1 : 1;
+    }
+    if (a->total_blocks != b->total_blocks)
+        return a->total_blocks > b->total_blocks ? -1 : 1;
+    if ((c = strcmp(a->file, b->file)) != 0)
+        return c;
+    if (a->line != b->line)
+        return a->line < b->line ? -1 : 1;
+    if ((c = strcmp(a->function, b->function)) != 0)
+        return c;
+    return (a->stack_id > b->stack_id) - (a->stack_id < b->stack_id);
+}
+
+#define SORT_CMP(name, mode) \
+    static int name(const void *a, const void *b) { return compare_rows(a, b, mode); }
+SORT_CMP(by_self, PM_TOP_SORT_SELF)
+SORT_CMP(by_total, PM_TOP_SORT_TOTAL)
+SORT_CMP(by_blocks, PM_TOP_SORT_BLOCKS)
+
+static void
+top_row_clear(struct pm_top_row *r)
+{
+    pm_free(r->file);
+    pm_free(r->function);
+}
+
+int
+pm_query_top_ex(struct pm_query *q, const struct pm_top_opts *o, struct pm_top_list *out,
+                struct pm_diag *diag)
+{
+    static int (*const cmp[])(const void *, const void *) = {
+        [PM_TOP_SORT_SELF] = by_self, [PM_TOP_SORT_TOTAL] = by_total,
+        [PM_TOP_SORT_BLOCKS] = by_blocks,
+    };
+    struct top t = { .q = q, .db = pm_query_db(q), .o = o };
+    char *index = NULL;
+    size_t kept = 0;
+    int rc = 0;
+
+    *out = (struct pm_top_list){ 0 };
+    if (grow(&t.frame, &t.cap_frame, 0, sizeof(*t.frame)) < 0) {
+        rc = oom(diag);
+        goto out;
+    }
+    t.frame[t.n_frame++] = (struct frame){ .row = NONE };      /* the unknown stack */
+    index = until_index(&t);
+    for (size_t i = 0; i < o->n_points && rc == 0; i++)
+        rc = load_live(&t, &o->points[i], index, diag);
+    if (rc < 0 || (rc = resolve(&t, diag)) < 0 || (rc = load_frames(&t, diag)) < 0 ||
+        (rc = count(&t, diag)) < 0)
+        goto out;
+    for (size_t i = 0; i < t.n_row; i++) {
+        struct pm_top_row *r = &t.row[i];
+        if (r->self_bytes || r->self_blocks || r->total_bytes || r->total_blocks)
+            t.row[kept++] = *r;
+        else
+            top_row_clear(r);
+    }
+    t.n_row = kept;
+    if (kept)
+        qsort(t.row, kept, sizeof(*t.row), cmp[o->sort]);
+    out->v = pm_steal(&t.row);
+    out->n = kept;
+    t.n_row = 0;
+out:
+    pm_free(index);
+    sqlite3_finalize(t.stack_by_id);
+    for (size_t i = 0; i < t.n_row; i++)
+        top_row_clear(&t.row[i]);
+    for (size_t i = 0; i < t.n_frame; i++) {
+        pm_free(t.frame[i].file);
+        pm_free(t.frame[i].function);
+    }
+    pm_free(t.row);
+    pm_free(t.row_slot);
+    pm_free(t.stamp);
+    pm_free(t.live);
+    pm_free(t.node);
+    pm_free(t.frame);
+    idmap_release(&t.live_map);
+    idmap_release(&t.node_map);
+    idmap_release(&t.frame_map);
+    return rc;
+}
+
+int
+pm_query_top(struct pm_query *q, int64_t process, int64_t snapshot, struct pm_top_list *out,
+             struct pm_diag *diag)
+{
+    struct pm_top_point p = { process, snapshot };
+    struct pm_top_opts o = { .points = &p, .n_points = 1 };
+
+    return pm_query_top_ex(q, &o, out, diag);
+}
+
+void
+pm_top_list_clear(struct pm_top_list *l)
+{
+    for (size_t i = 0; l && i < l->n; i++)
+        top_row_clear(&l->v[i]);
+    if (l) {
+        pm_free(l->v);
+        *l = (struct pm_top_list){ 0 };
+    }
+}
+
+/* ---- the chain of one stack ---- */
+
+int
+pm_query_chain(struct pm_query *q, int64_t stack, struct pm_chain *out, struct pm_diag *diag)
+{
+    static const char sql[] =
+        "SELECT s.parent, s.id IS NOT NULL, f.id IS NOT NULL, f.file, f.function, f.line"
+        " FROM (SELECT ?1 AS k) LEFT JOIN stack s ON s.id = k LEFT JOIN frame f ON f.id = s.frame";
+    sqlite3 *db = pm_query_db(q);
+    sqlite3_stmt *s = NULL;
+    int64_t *seen = NULL;
+    size_t cap = 0, n_seen = 0, cap_seen = 0;
+    int rc;
+
+    *out = (struct pm_chain){ 0 };
+    if ((rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL)) != SQLITE_OK)
+        return pm_query_fail(q, diag, rc);
+    while (stack && out->n < 4096) {
+        struct pm_chain_frame *c;
+        bool has_stack, has_frame;
+
+        for (size_t i = 0; i < n_seen; i++)
+            if (seen[i] == stack)
+                goto done;                      /* a parent cycle */
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, stack);
+        if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+            rc = pm_query_fail(q, diag, rc);
+            goto fail;
+        }
+        if (grow(&out->v, &cap, out->n, sizeof(*out->v)) < 0 ||
+            grow(&seen, &cap_seen, n_seen, sizeof(*seen)) < 0)
+            goto oom;
+        seen[n_seen++] = stack;
+        has_stack = sqlite3_column_int(s, 1);
+        has_frame = sqlite3_column_int(s, 2);
+        c = &out->v[out->n++];
+        *c = (struct pm_chain_frame){
+            .file = pm_strdup(has_frame ? (const char *)sqlite3_column_text(s, 3) : "<pymem>"),
+            .function = pm_strdup(has_frame ? (const char *)sqlite3_column_text(s, 4)
+                                  : has_stack ? "<unknown frame>" : "<unknown stack>"),
+            .line = has_frame ? sqlite3_column_int64(s, 5) : 0,
+        };
+        if (!c->file || !c->function)
+            goto oom;
+        stack = has_stack ? sqlite3_column_int64(s, 0) : 0;
+    }
+done:
+    for (size_t i = 0; i < out->n / 2; i++) {           /* outermost first */
+        struct pm_chain_frame x = out->v[i];
+        out->v[i] = out->v[out->n - 1 - i];
+        out->v[out->n - 1 - i] = x;
+    }
+    sqlite3_finalize(s);
+    pm_free(seen);
+    return 0;
+oom:
+    rc = oom(diag);
+fail:
+    sqlite3_finalize(s);
+    pm_free(seen);
+    pm_chain_clear(out);
+    return rc;
+}
+
+void
+pm_chain_clear(struct pm_chain *c)
+{
+    for (size_t i = 0; c && i < c->n; i++) {
+        pm_free(c->v[i].file);
+        pm_free(c->v[i].function);
+    }
+    if (c) {
+        pm_free(c->v);
+        *c = (struct pm_chain){ 0 };
+    }
+}
