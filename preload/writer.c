@@ -277,15 +277,17 @@ write_batch(int requests)
         goto out;
     rc = pm_store_add_timeline(w.store, w.process, now - pm_identity.start_mono,
                                atomic_load(&pm_tracker.heap.bytes), rss_now());
-    if (rc == 0 && pm_options.interval > 0 && now >= w.next_periodic) {
+    /* After the final snapshot the interpreter is tearing itself down (module globals freed):
+     * later snapshots would show that, not the program. Only the timeline goes on. */
+    if (rc == 0 && !w.final_written && pm_options.interval > 0 && now >= w.next_periodic) {
         rc = write_snapshot(PM_SNAPSHOT_PERIODIC);
         w.next_periodic = now + pm_options.interval;
     }
     bool finishing = requests & REQ_FINISH;
-    if (rc == 0 && peak_moved() &&
+    if (rc == 0 && !w.final_written && peak_moved() &&
         (finishing || (pm_options.interval > 0 && now - w.last_peak_time >= pm_options.interval)))
         rc = write_snapshot(PM_SNAPSHOT_PEAK);
-    if (rc == 0 && (requests & REQ_SIGNAL))
+    if (rc == 0 && !w.final_written && (requests & REQ_SIGNAL))
         rc = write_snapshot(PM_SNAPSHOT_SIGNAL);
     if (rc == 0 && finishing && !w.final_written) {
         rc = write_snapshot(PM_SNAPSHOT_FINAL);
