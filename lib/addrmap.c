@@ -149,7 +149,7 @@ pm_addrmap_insert(struct pm_addrmap *m, uintptr_t addr, uint64_t size, enum pm_k
     int rc = 0;
 
     shard_lock(s);
-    if (4 * (uint64_t)(s->count + 1) > 3 * (uint64_t)s->capacity && grow(s) < 0) {
+    if (5 * (uint64_t)(s->count + 1) > 4 * (uint64_t)s->capacity && grow(s) < 0) {
         shard_unlock(s);
         return -ENOMEM;
     }

@@ -66,6 +66,10 @@
     "  native_blocks INTEGER NOT NULL\n" \
     ");\n" \
     "CREATE INDEX IF NOT EXISTS live_by_snapshot ON live(process, first_snapshot);\n" \
+    /* Rows live at S = still-open rows started by S + one seek per later until_snapshot; \
+     * covering, so `top` reads no table pages (0.5 s instead of 1.5 s on a 1 GB file). */ \
+    "CREATE INDEX IF NOT EXISTS live_by_until ON live(process, until_snapshot, first_snapshot, " \
+    "stack, bytes, blocks);\n" \
     "CREATE TABLE IF NOT EXISTS churn(\n"   /* allocated over the whole life of a process */ \
     "  process INTEGER NOT NULL,\n" \
     "  stack INTEGER NOT NULL,\n" \

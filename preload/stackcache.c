@@ -217,6 +217,58 @@ push(uint32_t parent, uint32_t frame)
     return idx;
 }
 
+static inline uint64_t
+key_seed(bool truncated)
+{
+    return truncated ? 0x5bd1e995u : 0;
+}
+
+/* The cache key of the outermost `len` frames, from their running hash. Never 0. */
+static inline uint64_t
+key_finish(uint64_t running, int len)
+{
+    return pm_hash_mix(running ^ (uint64_t)len) | 1;
+}
+
+/* Intern lock held. Every prefix (caller chain) of an interned stack is in the cache too, so
+ * only the frames below the longest known prefix need interning: a new stack under a deep,
+ * already-seen caller chain costs a few probes, not one intern per frame. The prefix is found
+ * by binary search over its length (an evicted entry only makes the search settle shorter). */
+static uint32_t
+intern_missing(const struct pm_raw_frame *raw, int n, bool truncated)
+{
+    uint64_t prefix_key[n + 1];
+    uint64_t running = key_seed(truncated);
+    int lo = 0, hi = n;
+    uint32_t stack, found = 0;
+
+    for (int len = 1; len <= n; len++) {
+        running = frame_hash_step(running, &raw[n - len]);
+        prefix_key[len] = key_finish(running, len);
+    }
+    while (lo < hi) {   /* largest len in [0, n] whose prefix is cached; 0 = none */
+        int mid = (lo + hi + 1) / 2;
+        uint32_t s = cache_lookup(prefix_key[mid]);
+        if (s) {
+            lo = mid;
+            found = s;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    if (lo > 0)
+        stack = found;
+    else
+        stack = truncated ? push(0, pm_tracker.truncated_frame) : 0;
+    for (int len = lo + 1; len <= n; len++) {
+        stack = push(stack, resolve_frame(&raw[n - len]));
+        if (!stack)
+            return 0;
+        cache_insert(prefix_key[len], stack);
+    }
+    return stack;
+}
+
 static PM_COLD uint32_t
 intern_slow(const struct pm_raw_frame *raw, int n, bool truncated, uint64_t key)
 {
@@ -224,19 +276,8 @@ intern_slow(const struct pm_raw_frame *raw, int n, bool truncated, uint64_t key)
 
     pm_stacktab_lock(&pm_tracker.stacks);
     stack = cache_lookup(key);      /* another thread may have just added it */
-    if (!stack) {
-        stack = truncated ? push(0, pm_tracker.truncated_frame) : 0;
-        for (int i = n; i-- > 0;) {
-            uint32_t next = push(stack, resolve_frame(&raw[i]));
-            if (!next) {
-                stack = 0;
-                break;
-            }
-            stack = next;
-        }
-        if (stack)
-            cache_insert(key, stack);
-    }
+    if (!stack)
+        stack = intern_missing(raw, n, truncated);
     pm_stacktab_unlock(&pm_tracker.stacks);
     if (!stack) {
         pm_warn("cannot intern a stack (out of memory or too many stacks); "
@@ -263,10 +304,10 @@ pm_capture_stack(void)
     if (more)
         n--;    /* the outermost kept slot becomes the <truncated> marker */
 
-    uint64_t key = more ? 0x5bd1e995u : 0;
-    for (int i = 0; i < n; i++)
+    uint64_t key = key_seed(more);
+    for (int i = n; i-- > 0;)       /* outermost first: prefixes share their running hash */
         key = frame_hash_step(key, &raw[i]);
-    key = pm_hash_mix(key ^ (uint64_t)n) | 1;
+    key = key_finish(key, n);
 
     uint32_t stack = cache_lookup(key);
     return stack ? stack : intern_slow(raw, n, more, key);

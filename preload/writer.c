@@ -60,7 +60,10 @@ static struct {
     struct pm_chunked last;
     double next_periodic, next_churn, last_peak_time;
     int64_t last_peak_bytes;
+    int64_t peak_seen_bytes;    /* the peak as of the last tick, and when it was first seen */
+    double peak_seen_time;
     bool final_written;
+    bool forked;            /* this writer serves a forked child */
 } w = { .busy = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
 
 static double
@@ -202,7 +205,7 @@ write_snapshot(enum pm_snapshot_kind kind)
     struct pm_snapshot_row row = {
         .process = w.process,
         .kind = kind,
-        .time = since_start(),
+        .time = peak ? w.peak_seen_time : since_start(),
         .heap_bytes = peak ? atomic_load(&h->peak_bytes) : atomic_load(&h->bytes),
         .rss_bytes = peak ? rss_peak() : rss_now(),
     };
@@ -273,10 +276,20 @@ write_batch(int requests)
     int rc;
 
     pthread_mutex_lock(&w.busy);
+    /* A peak snapshot is dated when the peak happened (to a tick), not when it is written. */
+    int64_t peak_now = atomic_load(&pm_tracker.heap.peak_bytes);
+    if (peak_now != w.peak_seen_bytes) {
+        w.peak_seen_bytes = peak_now;
+        w.peak_seen_time = now - pm_identity.start_mono;
+    }
     if ((rc = pm_store_begin(w.store)) < 0)
         goto out;
     rc = pm_store_add_timeline(w.store, w.process, now - pm_identity.start_mono,
                                atomic_load(&pm_tracker.heap.bytes), rss_now());
+    /* New frames and stacks go out with every tick, on this thread's core, so that the final
+     * snapshot, written while the program waits at exit, has little left to do. */
+    if (rc == 0)
+        rc = flush_interned();
     /* After the final snapshot the interpreter is tearing itself down (module globals freed):
      * later snapshots would show that, not the program. Only the timeline goes on. */
     if (rc == 0 && !w.final_written && pm_options.interval > 0 && now >= w.next_periodic) {
@@ -435,6 +448,13 @@ static void *
 writer_main(void *arg)
 {
     pm_guard_enter();   /* for life: nothing this thread allocates is the program's */
+    if (w.forked) {
+        /* A forked child often closes every descriptor and execs at once (subprocess with
+         * preexec_fn): opening the file only after a short pause keeps SQLite out of that race;
+         * an exec meanwhile still gets its final snapshot (the request waits for us). */
+        struct pollfd pfd = { .fd = w.wake_fd, .events = POLLIN };
+        poll(&pfd, 1, 50);
+    }
     for (int attempt = 0; attempt < 2; attempt++) {
         pthread_mutex_lock(&w.busy);    /* a fork meanwhile must not copy SQLite mid-call */
         w.open_rc = open_and_register();
@@ -598,8 +618,10 @@ pm_writer_postfork_child(void)
     w.final_written = false;
     w.end_reason = NULL;
     w.last_peak_bytes = 0;
+    w.peak_seen_bytes = 0;
     atomic_store(&w.requests, 0);
     atomic_store(&w.running, false);
+    w.forked = true;
     close(w.wake_fd);
     if (pm_writer_start(false) < 0)
         pm_tracker_fail("cannot start the writer in a forked child");
