@@ -107,7 +107,11 @@ grow(struct pm_addrmap_shard *s)
 {
     struct pm_addrmap_entry *old = s->slot;
     uint32_t old_cap = s->capacity;
-    uint32_t cap = old_cap ? old_cap + old_cap / 2 : MIN_CAPACITY;
+    /* Grow to the next allocator size class at least 1/8 larger (classes are ~1/4 apart) and
+     * use all of it: the load stays between ~0.65 and 0.8, 20-25 bytes per live block. */
+    uint32_t cap = old_cap ? old_cap + old_cap / 8 + 1 : MIN_CAPACITY;
+    cap = (uint32_t)(pm_alloc_good_size((size_t)cap * sizeof(struct pm_addrmap_entry)) /
+                     sizeof(struct pm_addrmap_entry));
     struct pm_addrmap_entry *slot = pm_calloc(cap, sizeof(*slot));
 
     if (!slot)

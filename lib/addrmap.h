@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The live-block table: address -> (size, kind, stack), sharded by address with one short
  * spinlock per shard (no global lock on the allocation path, DESIGN §2.9). 16 bytes per entry,
- * grown by 1.5x at 4/5 load, so 20-30 bytes of tool memory per live block. Hook-safe: it
+ * grown to the next size class (~1.25x) at 4/5 load: 20-25 bytes of tool memory per live block. Hook-safe: it
  * allocates only from pymem's arena, and only when a shard grows. */
 #pragma once
 

@@ -14,6 +14,7 @@
 void *pm_je_mallocx(size_t size, int flags);
 void *pm_je_rallocx(void *p, size_t size, int flags);
 void pm_je_dallocx(void *p, int flags);
+size_t pm_je_nallocx(size_t size, int flags);
 int pm_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, size_t newlen);
 
 #define JE_ARENA(a) ((((int)(a)) + 1) << 20)
@@ -106,6 +107,14 @@ char *
 pm_strdup(const char *s)
 {
     return pm_strndup(s, strlen(s));
+}
+
+size_t
+pm_alloc_good_size(size_t size)
+{
+    size_t real = pm_je_nallocx(size ? size : 1, flags());
+
+    return real ? real : size;
 }
 
 size_t

@@ -16,6 +16,9 @@ void pm_free(void *p);
 char *pm_strdup(const char *s);
 char *pm_strndup(const char *s, size_t n);
 
+/* The size pm_malloc(size) really reserves (its size class): a table can use all of it. */
+size_t pm_alloc_good_size(size_t size);
+
 /* Bytes currently allocated in pymem's arena (jemalloc's own count), or 0 if unknown. */
 size_t pm_alloc_tool_bytes(void);
 
