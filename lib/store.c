@@ -207,7 +207,9 @@ pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
     st = pm_calloc(1, sizeof(*st));
     if (!st)
         return pm_diag_set(diag, -ENOMEM, "out of memory");
-    if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
+    /* NOMUTEX: one thread (the writer) uses a connection; no lock per call */
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         rc = fail_sqlite(st, diag, "cannot open the profile");
         goto fail;
