@@ -4,11 +4,11 @@
 Profile it and look around:
 
     LD_PRELOAD=libpymem.so python3 examples/app.py     # writes ./pymem.db
-    pymem-view snapshots         # the peak (high-water mark) and final (at exit) snapshots
-    pymem-view top --peak        # who held the memory at the high-water mark
-    pymem-view top --final       # what was still live when the program ended
+    pymem-view timeline          # heap and RSS over time: the hills and the plateau below
+    pymem-view top --peak --user # who held the memory at the high-water mark, by line of yours
+    pymem-view leaks             # what was still live when the program ended
 
-(examples/README.md also shows how to read the timeline and the churn with sqlite3.)
+(examples/README.md also shows how to read the churn with sqlite3.)
 
 It also runs unchanged without the profiler.  Each function below says what the profile
 will show for it; the sizes are chosen so every situation stands out from the rest
@@ -72,7 +72,7 @@ def numpy_array():
 
 
 # A cache that only grows: every distinct argument adds an entry and nothing ever evicts
-# one. Module-level, so it is still alive at exit: `pymem-view top --final` points here.
+# one. Module-level, so it is still alive at exit: `pymem-view leaks` points here.
 _CACHE = {}
 
 
@@ -91,7 +91,7 @@ def grow_the_cache():
 
 def big_temporary():
     """A 150 MiB bytearray that lives only inside this function. It is the program's
-    peak: `top --peak` shows it at the top, while the final snapshot (`top --final`) no longer
+    peak: `top --peak` shows it at the top, while the final snapshot (`leaks`) no longer
     has it. Peak and end of run are different questions."""
     buf = bytearray(150 * MiB)
     buf[::4096] = b"x" * len(buf[::4096])  # touch every page so RSS rises too
