@@ -105,7 +105,7 @@ pm_query_open(const char *path, struct pm_query **out, struct pm_diag *diag)
     }
     /* READONLY: never creates the file, never writes to it (a WAL file may still get its
      * -shm index created next to it, as for any reader). */
-    rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY, NULL);
+    rc = sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         rc = q->db ? fail_sql(q, diag, rc) : pm_diag_set(diag, -ENOMEM, "out of memory");
         goto fail;

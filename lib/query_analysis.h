@@ -122,7 +122,10 @@ int pm_analysis_compare(struct pm_analysis_amounts *before, struct pm_analysis_a
 /* Fits live bytes over time per key across the periodic snapshots of `process` (and its latest
  * final snapshot, as the last point); lists the keys that pass the thresholds above.
  * -PM_ENOTFOUND if there are fewer than PM_GROWTH_MIN_POINTS points (out->n_points says how
- * many). Reads each live row once: the cost grows with the rows, not rows x snapshots. */
+ * many). Reads each live row once (one scan of the covering index live_by_until): the cost
+ * grows with the rows, not rows x snapshots. Memory: the changes of each stack at the points,
+ * varint-packed (about 8 bytes each, at most two per live row), plus one series of the points
+ * at a time; never keys x points. */
 int pm_analysis_growth(struct pm_query *q, int64_t process, enum pm_analysis_by by,
                        struct pm_growth *out, struct pm_diag *diag);
 

@@ -528,13 +528,14 @@ frame_row(struct top *t, uint32_t f)
     return fr->row;
 }
 
+static int count_totals(struct top *t, struct pm_diag *diag);
+
 /* Counts every live stack: self to the row of its (attributed) innermost frame or stack,
  * total to every distinct row from there outwards. */
 static int
 count(struct top *t, struct pm_diag *diag)
 {
     bool by_stack = t->o->by == PM_TOP_BY_STACK;
-    uint64_t walk = 0;
 
     for (uint32_t f = 0; !by_stack && f < t->n_frame; f++)    /* rows are stable from here */
         if (frame_row(t, f) == NONE)
@@ -564,24 +565,142 @@ count(struct top *t, struct pm_diag *diag)
         t->row[r].self_bytes += l->bytes;
         t->row[r].self_blocks += l->blocks;
     }
-    if (!(t->stamp = pm_calloc(t->n_row ? t->n_row : 1, sizeof(*t->stamp))))
-        return oom(diag);
+    return count_totals(t, diag);
+}
+
+static inline uint32_t
+row_of(const struct top *t, uint32_t n)
+{
+    return t->o->by == PM_TOP_BY_STACK ? t->node[n].row : t->frame[t->node[n].fidx].row;
+}
+
+/* TOTAL of a row = the memory of every stack with that row anywhere in it, once per stack.
+ * Over the stack trie that is the subtree sum of each node whose row does not already occur
+ * above it: one depth-first pass (O(stacks)) instead of walking every live stack to its root
+ * (O(live stacks x depth), seconds on big files). Stacks the pass cannot reach from a root (a
+ * parent cycle in a corrupt file) are walked one by one, bounded. */
+static int
+count_totals(struct top *t, struct pm_diag *diag)
+{
+    size_t n = t->n_node, top = 0;
+    int64_t *sub_bytes = pm_calloc(n + 1, sizeof(int64_t));
+    int64_t *sub_blocks = pm_calloc(n + 1, sizeof(int64_t));
+    uint32_t *first = pm_calloc(n + 2, sizeof(uint32_t));
+    uint32_t *kids = pm_calloc(n + 1, sizeof(uint32_t));
+    uint32_t *order = pm_calloc(n + 1, sizeof(uint32_t));
+    uint32_t *stack = pm_calloc(n + 1, sizeof(uint32_t));
+    uint32_t *cursor = pm_calloc(n + 1, sizeof(uint32_t));
+    uint32_t *active = pm_calloc(t->n_row + 1, sizeof(uint32_t));
+    bool *seen = pm_calloc(n + 1, sizeof(bool));
+    size_t n_order = 0;
+    int rc = 0;
+
+    if (!sub_bytes || !sub_blocks || !first || !kids || !order || !stack || !cursor || !active ||
+        !seen) {
+        rc = oom(diag);
+        goto out;
+    }
     for (size_t i = 0; i < t->n_live; i++) {
-        const struct live *l = &t->live[i];
-        uint32_t n = l->start;
-        walk++;
-        /* Bounded by the number of stacks: a parent cycle in a corrupt file cannot loop. */
-        for (size_t steps = 0; n != NONE && steps < t->n_node; steps++) {
-            uint32_t r = by_stack ? t->node[n].row : t->frame[t->node[n].fidx].row;
-            if (r != NONE && t->stamp[r] != walk) {     /* recursion: once per stack */
-                t->stamp[r] = walk;
-                t->row[r].total_bytes += l->bytes;
-                t->row[r].total_blocks += l->blocks;
-            }
-            n = t->node[n].up;
+        sub_bytes[t->live[i].start] += t->live[i].bytes;
+        sub_blocks[t->live[i].start] += t->live[i].blocks;
+    }
+    /* children lists (CSR) */
+    /* only nodes on the way from a live stack to its root matter (others have no frame) */
+    for (size_t i = 0; i < n; i++)
+        if (t->node[i].reached && t->node[i].up != NONE)
+            first[t->node[i].up + 1]++;
+    for (size_t i = 0; i < n; i++)
+        first[i + 1] += first[i];
+    for (size_t i = 0; i < n; i++)
+        if (t->node[i].reached && t->node[i].up != NONE)
+            kids[first[t->node[i].up] + cursor[t->node[i].up]++] = (uint32_t)i;
+    /* pre-order from the roots; children come after their parent */
+    for (size_t r = 0; r < n; r++) {
+        if (t->node[r].up != NONE || !t->node[r].reached)
+            continue;
+        stack[top++] = (uint32_t)r;
+        while (top) {
+            uint32_t v = stack[--top];
+            if (seen[v])
+                continue;
+            seen[v] = true;
+            order[n_order++] = v;
+            for (uint32_t k = first[v]; k < first[v + 1]; k++)
+                stack[top++] = kids[k];
         }
     }
-    return 0;
+    for (size_t i = n_order; i-- > 0;) {       /* subtree sums, children first */
+        uint32_t v = order[i], up = t->node[v].up;
+        if (up != NONE) {
+            sub_bytes[up] += sub_bytes[v];
+            sub_blocks[up] += sub_blocks[v];
+        }
+    }
+    /* second pass with enter/exit: count a node only where its row is not active above it */
+    memset(cursor, 0, (n + 1) * sizeof(uint32_t));
+    for (size_t r = 0; r < n; r++) {
+        if (t->node[r].up != NONE || !seen[r])
+            continue;
+        top = 0;
+        stack[top++] = (uint32_t)r;
+        uint32_t row = row_of(t, (uint32_t)r);
+        if (row != NONE && active[row]++ == 0) {
+            t->row[row].total_bytes += sub_bytes[r];
+            t->row[row].total_blocks += sub_blocks[r];
+        }
+        while (top) {
+            uint32_t v = stack[top - 1];
+            if (first[v] + cursor[v] < first[v + 1]) {
+                uint32_t c = kids[first[v] + cursor[v]++];
+                uint32_t cr = row_of(t, c);
+                if (cr != NONE && active[cr]++ == 0) {
+                    t->row[cr].total_bytes += sub_bytes[c];
+                    t->row[cr].total_blocks += sub_blocks[c];
+                }
+                stack[top++] = c;
+            } else {
+                uint32_t vr = row_of(t, v);
+                if (vr != NONE)
+                    active[vr]--;
+                top--;
+            }
+        }
+    }
+    /* unreachable from any root (corrupt file): the bounded walk */
+    if (n_order < n) {
+        if (!(t->stamp = pm_calloc(t->n_row ? t->n_row : 1, sizeof(*t->stamp)))) {
+            rc = oom(diag);
+            goto out;
+        }
+        uint64_t walk = 0;
+        for (size_t i = 0; i < t->n_live; i++) {
+            const struct live *l = &t->live[i];
+            uint32_t v = l->start;
+            if (seen[v])
+                continue;
+            walk++;
+            for (size_t steps = 0; v != NONE && steps < t->n_node; steps++) {
+                uint32_t r = row_of(t, v);
+                if (r != NONE && t->stamp[r] != walk) {
+                    t->stamp[r] = walk;
+                    t->row[r].total_bytes += l->bytes;
+                    t->row[r].total_blocks += l->blocks;
+                }
+                v = t->node[v].up;
+            }
+        }
+    }
+out:
+    pm_free(sub_bytes);
+    pm_free(sub_blocks);
+    pm_free(first);
+    pm_free(kids);
+    pm_free(order);
+    pm_free(stack);
+    pm_free(cursor);
+    pm_free(active);
+    pm_free(seen);
+    return rc;
 }
 
 static int
