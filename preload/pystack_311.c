@@ -11,8 +11,10 @@
 #include <internal/pycore_runtime.h>
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <string.h>
 
+#include "pm.h"
 #include "pyapi.h"
 #include "pystack.h"
 
@@ -20,10 +22,25 @@
 #error "pystack_311.c must be built against CPython 3.11 headers"
 #endif
 
+/* PyGILState_GetThisThreadState() is a function call chain ending in pthread_getspecific on
+ * the runtime's autoTSSkey; on every allocation it is worth reading the key directly. */
+static _PyRuntimeState *runtime;
+
+static inline PyThreadState *
+this_thread_state(void)
+{
+    if (PM_UNLIKELY(!runtime))
+        runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
+    if (!runtime || !runtime->gilstate.autoInterpreterState ||
+        !runtime->gilstate.autoTSSkey._is_initialized)
+        return NULL;
+    return pthread_getspecific(runtime->gilstate.autoTSSkey._key);
+}
+
 static int
 walk(struct pm_raw_frame *out, unsigned cap, bool *more)
 {
-    PyThreadState *ts = pm_py.PyGILState_GetThisThreadState();
+    PyThreadState *ts = this_thread_state();
     _PyInterpreterFrame *f;
     unsigned n = 0;
 
