@@ -15,7 +15,7 @@
 
 static const char usage[] =
     "usage: pymem-view timeline [-f FILE] [--run RUN] [--pid PID] [--height ROWS]\n"
-    "                           [--csv | --json]\n"
+    "                           [--bytes] [--csv | --json]\n"
     "\n"
     "Heap (live tracked bytes) and RSS of one process over time, as a chart as wide as the\n"
     "terminal ($COLUMNS when stdout is not one, else 80): the heap as bars, RSS as a line, the\n"
@@ -26,11 +26,12 @@ static const char usage[] =
     "  --run RUN        a run of the file (default: the latest; see 'pymem-view runs')\n"
     "  --pid PID        a process of the run, by pid (default: the run's root)\n"
     "  --height ROWS    rows of the chart (default 10)\n"
+    "  --bytes          exact byte counts in the heading instead of human-readable sizes\n"
     "  --csv            the raw timeline points: time,heap_bytes,rss_bytes (seconds, bytes)\n"
     "  --json           the points and the snapshots as one JSON object\n"
     "  -h, --help       show this help\n";
 
-enum { OPT_CSV = 600, OPT_HEIGHT };
+enum { OPT_CSV = 600, OPT_HEIGHT, OPT_BYTES };
 
 #define LABEL_W 10              /* the y-axis labels: "150.0 MiB" and a space */
 
@@ -344,7 +345,7 @@ out:
 
 static int
 print_text(const struct pm_target *t, const struct pm_timeline *tl,
-           const struct pm_snapshot_list *snaps, int height)
+           const struct pm_snapshot_list *snaps, int height, bool exact)
 {
     struct chart c = { .colour = isatty(STDOUT_FILENO) && !(getenv("NO_COLOR") &&
                                                             *getenv("NO_COLOR")),
@@ -382,9 +383,10 @@ print_text(const struct pm_target *t, const struct pm_timeline *tl,
     c.plot_w = c.width - LABEL_W - 2;       /* the axis, and one column kept free */
     fmt_secs(when, sizeof(when), pt[peak].time);
     printf("process %" PRId64 " (pid %" PRId64 "): %s\n", t->proc.id, t->proc.pid, argv_text);
-    printf("heap: peak %s at %s, %s at the end\n", pm_fmt_size(a, pt[peak].heap_bytes), when,
-           pm_fmt_size(b, pt[n - 1].heap_bytes));
-    printf("rss: peak %s; %zu timeline point%s, %zu snapshot%s\n\n", pm_fmt_size(d, max_rss),
+    printf("heap: peak %s at %s, %s at the end\n", pm_fmt_bytes(a, pt[peak].heap_bytes, exact),
+           when, pm_fmt_bytes(b, pt[n - 1].heap_bytes, exact));
+    printf("rss: peak %s; %zu timeline point%s, %zu snapshot%s\n\n",
+           pm_fmt_bytes(d, max_rss, exact),
            tl->n, tl->n == 1 ? "" : "s", snaps->n, snaps->n == 1 ? "" : "s");
     if (print_chart(&c, pt, n, snaps, peak) < 0)
         rc = pm_error_oom();
@@ -434,6 +436,7 @@ cmd_timeline(int argc, char **argv)
         { "pid", required_argument, NULL, PM_OPT_PID },
         { "height", required_argument, NULL, OPT_HEIGHT },
         { "csv", no_argument, NULL, OPT_CSV },
+        { "bytes", no_argument, NULL, OPT_BYTES },
         { "json", no_argument, NULL, PM_OPT_JSON },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -441,6 +444,7 @@ cmd_timeline(int argc, char **argv)
     const char *file = PM_DEFAULT_FILE;
     int64_t pid = -1, run = 0, height = 10;
     int c, json = 0, csv = 0, rc;
+    bool exact = false;
     struct pm_target t;
     struct pm_timeline tl = { 0 };
     struct pm_snapshot_list snaps = { 0 };
@@ -473,6 +477,9 @@ cmd_timeline(int argc, char **argv)
         case OPT_CSV:
             csv = 1;
             break;
+        case OPT_BYTES:
+            exact = true;
+            break;
         case PM_OPT_JSON:
             json = 1;
             break;
@@ -504,7 +511,7 @@ cmd_timeline(int argc, char **argv)
         pm_error("pid %" PRId64 " has no timeline points and no snapshots yet", t.proc.pid);
         goto out;
     } else {
-        rc = print_text(&t, &tl, &snaps, (int)height);
+        rc = print_text(&t, &tl, &snaps, (int)height, exact);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         pm_error("cannot write the output");

@@ -13,7 +13,7 @@
 
 static const char usage[] =
     "usage: pymem-view tree [--peak | --final | --snapshot ID] [-f FILE] [--run RUN] [--pid PID]\n"
-    "                       [--min PERCENT] [--json]\n"
+    "                       [--min PERCENT] [--bytes] [--json]\n"
     "\n"
     "The call tree of the memory live at one snapshot: each line is a frame with the bytes\n"
     "allocated there or in anything it called, and their share of the snapshot's total;\n"
@@ -27,15 +27,17 @@ static const char usage[] =
     "  --run RUN        a run of the file (default: the latest; see 'pymem-view runs')\n"
     "  --pid PID        a process of the run, by pid (default: the run's root)\n"
     "  --min PERCENT    fold branches under this share of the total (default 1; 0 shows all)\n"
+    "  --bytes          exact byte counts instead of human-readable sizes\n"
     "  --json           print one JSON object (a nested tree) instead of text\n"
     "  -h, --help       show this help\n";
 
-enum { OPT_MIN = 400 };
+enum { OPT_MIN = 400, OPT_BYTES };
 
 struct tree_out {
     const struct pm_ctree *t;
     int64_t total;
     double min;                 /* percent */
+    bool exact;                 /* --bytes */
     struct pm_table *tab;
 };
 
@@ -56,7 +58,7 @@ add_line(struct tree_out *o, int64_t bytes, int64_t blocks, const char *text)
 {
     char a[PM_SIZE_LEN];
 
-    if (pm_table_add(o->tab, pm_fmt_size(a, bytes)) < 0 ||
+    if (pm_table_add(o->tab, pm_fmt_bytes(a, bytes, o->exact)) < 0 ||
         pm_table_addf(o->tab, "%.1f%%", percent(bytes, o->total)) < 0 ||
         pm_table_addf(o->tab, "%" PRId64, blocks) < 0 || pm_table_add_raw(o->tab, text) < 0)
         return -ENOMEM;
@@ -125,7 +127,7 @@ print_text(const struct pm_target *t, const struct pm_snapshot_info *s, struct t
     }
     printf("process %" PRId64 " (pid %" PRId64 "): %s\n", t->proc.id, t->proc.pid, argv_text);
     printf("snapshot %" PRId64 " (%s) at %.2f s: %s live in %" PRId64 " blocks", s->id, kind,
-           s->time, pm_fmt_size(a, o->total), o->t->v[PM_CTREE_ROOT].blocks);
+           s->time, pm_fmt_bytes(a, o->total, o->exact), o->t->v[PM_CTREE_ROOT].blocks);
     if (o->min > 0)
         printf("; branches under %g%% folded", o->min);
     fputs("\n\n", stdout);
@@ -221,6 +223,7 @@ cmd_tree(int argc, char **argv)
         { "run", required_argument, NULL, PM_OPT_RUN },
         { "pid", required_argument, NULL, PM_OPT_PID },
         { "min", required_argument, NULL, OPT_MIN },
+        { "bytes", no_argument, NULL, OPT_BYTES },
         { "json", no_argument, NULL, PM_OPT_JSON },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -259,6 +262,9 @@ cmd_tree(int argc, char **argv)
         case OPT_MIN:
             if (parse_percent(optarg, &o.min))
                 return PM_EXIT_USAGE;
+            break;
+        case OPT_BYTES:
+            o.exact = true;
             break;
         case PM_OPT_JSON:
             json = 1;
