@@ -22,7 +22,6 @@ pm_pyapi_resolve(void)
         return false;   /* not a Python process: resolve nothing more */
     RESOLVE(Py_IsInitialized);
     RESOLVE(Py_GetVersion);
-    RESOLVE(PyGILState_GetThisThreadState);
     RESOLVE(PyMem_GetAllocator);
     RESOLVE(PyMem_SetAllocator);
     RESOLVE(PyCode_Addr2Line);

@@ -11,7 +11,6 @@ struct pm_pyapi {
     int (*PySys_AddAuditHook)(int (*)(const char *, void *, void *), void *);
     int (*Py_IsInitialized)(void);
     const char *(*Py_GetVersion)(void);
-    void *(*PyGILState_GetThisThreadState)(void);
     void (*PyMem_GetAllocator)(int, void *);
     void (*PyMem_SetAllocator)(int, void *);
     int (*PyCode_Addr2Line)(void *, int);
