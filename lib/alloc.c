@@ -109,6 +109,26 @@ pm_strdup(const char *s)
     return pm_strndup(s, strlen(s));
 }
 
+int
+pm_grow(void *vp, size_t *cap, size_t n, size_t size)
+{
+    void **v = vp;
+    size_t ncap;
+    void *nv;
+
+    if (n < *cap)
+        return 0;
+    ncap = *cap ? 2 * *cap : 16;
+    if (ncap <= n)
+        ncap = n + 1;
+    if (ncap > SIZE_MAX / size || !(nv = pm_realloc(*v, ncap * size)))
+        return -ENOMEM;
+    memset((char *)nv + *cap * size, 0, (ncap - *cap) * size);
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
 size_t
 pm_alloc_good_size(size_t size)
 {

@@ -16,6 +16,10 @@ void pm_free(void *p);
 char *pm_strdup(const char *s);
 char *pm_strndup(const char *s, size_t n);
 
+/* Grows the array *vp of `size`-byte elements (capacity *cap, doubling from 16) so that it
+ * holds at least n + 1; new elements are zeroed. Returns 0 or -ENOMEM (*vp unchanged). */
+int pm_grow(void *vp, size_t *cap, size_t n, size_t size);
+
 /* The size pm_malloc(size) really reserves (its size class): a table can use all of it. */
 size_t pm_alloc_good_size(size_t size);
 

@@ -165,26 +165,6 @@ pm_query_close(struct pm_query *q)
     pm_free(q);
 }
 
-/* Grows a vector of `size`-byte elements so that it holds at least n + 1. */
-static int
-reserve(void *vp, size_t *cap, size_t n, size_t size)
-{
-    void **v = vp;
-    size_t ncap;
-    void *nv;
-
-    if (n < *cap)
-        return 0;
-    ncap = *cap ? 2 * *cap : 16;
-    nv = pm_realloc(*v, ncap * size);
-    if (!nv)
-        return -ENOMEM;
-    memset((char *)nv + *cap * size, 0, (ncap - *cap) * size);
-    *v = nv;
-    *cap = ncap;
-    return 0;
-}
-
 /* Reads every row of s with read() into a growing array of `size`-byte elements at *vp, counted
  * by *n. On failure the elements read so far stay there for the caller to clear. */
 static int
@@ -196,7 +176,7 @@ collect(struct pm_query *q, sqlite3_stmt *s, void *vp, size_t *n, size_t size,
     int rc;
 
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (reserve(v, &cap, *n, size) < 0 || read(s, *v + *n * size) < 0)
+        if (pm_grow(v, &cap, *n, size) < 0 || read(s, *v + *n * size) < 0)
             return pm_diag_set(diag, -ENOMEM, "out of memory");
         (*n)++;
     }

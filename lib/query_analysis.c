@@ -48,26 +48,6 @@ oom(struct pm_diag *diag)
     return pm_diag_set(diag, -ENOMEM, "out of memory");
 }
 
-/* Grows a vector of `size`-byte elements so that it holds at least n + 1. */
-static int
-reserve(void *vp, size_t *cap, size_t n, size_t size)
-{
-    void **v = vp;
-    size_t ncap;
-    void *nv;
-
-    if (n < *cap)
-        return 0;
-    ncap = *cap ? 2 * *cap : 16;
-    nv = pm_realloc(*v, ncap * size);
-    if (!nv)
-        return -ENOMEM;
-    memset((char *)nv + *cap * size, 0, (ncap - *cap) * size);
-    *v = nv;
-    *cap = ncap;
-    return 0;
-}
-
 /* ---- keys ---- */
 
 static void
@@ -145,7 +125,7 @@ pm_analysis_at(struct pm_query *a, int64_t process, int64_t snapshot, enum pm_an
 
         if (sqlite3_column_int64(s, 4) == 0 && sqlite3_column_int64(s, 5) == 0)
             continue;
-        if (reserve(&out->v, &cap, out->n, sizeof(*out->v)) < 0)
+        if (pm_grow(&out->v, &cap, out->n, sizeof(*out->v)) < 0)
             goto nomem;
         m = &out->v[out->n];
         if (key_read(s, &m->key) < 0)
@@ -288,8 +268,8 @@ load_points(struct pm_query *a, int64_t process, struct points *p, bool *has_fin
 
         if (*has_final)
             break; /* periodic snapshots after the final one: not points */
-        if (reserve(&p->id, &p->cap_id, p->n, sizeof(*p->id)) < 0 ||
-            reserve(&p->time, &p->cap_time, p->n, sizeof(*p->time)) < 0) {
+        if (pm_grow(&p->id, &p->cap_id, p->n, sizeof(*p->id)) < 0 ||
+            pm_grow(&p->time, &p->cap_time, p->n, sizeof(*p->time)) < 0) {
             sqlite3_finalize(s);
             return oom(diag);
         }
@@ -457,7 +437,7 @@ chunk_new(struct arena *ar)
         return NONE;
     if ((ar->n >> SLAB_BITS) == ar->n_slabs) {
         uint8_t *s;
-        if (reserve(&ar->slab, &ar->cap_slabs, ar->n_slabs, sizeof(*ar->slab)) < 0 ||
+        if (pm_grow(&ar->slab, &ar->cap_slabs, ar->n_slabs, sizeof(*ar->slab)) < 0 ||
             !(s = pm_malloc((size_t)CHUNK_SIZE << SLAB_BITS)))
             return NONE;
         ar->slab[ar->n_slabs++] = s;
@@ -654,7 +634,7 @@ gkey_intern(struct gkeys *k, const char *file, const char *function, int64_t lin
         if (g->line == line && strcmp(g->file, file) == 0 && strcmp(g->function, function) == 0)
             return k->tab[i];
     }
-    if (k->n >= NONE - 1 || reserve(&k->v, &k->cap, k->n, sizeof(*k->v)) < 0)
+    if (k->n >= NONE - 1 || pm_grow(&k->v, &k->cap, k->n, sizeof(*k->v)) < 0)
         return NONE;
     k->v[k->n] = (struct gkey){
         .file = pm_strdup(file), .function = pm_strdup(function), .line = line, .first = NONE};
@@ -715,7 +695,7 @@ scan_batch(struct growth *g, struct scan_row *r, size_t nr)
 
         if (i == NONE) {
             if (g->n_stacks >= NONE - 1 ||
-                reserve(&g->stacks, &g->cap_stacks, g->n_stacks, sizeof(*g->stacks)) < 0 ||
+                pm_grow(&g->stacks, &g->cap_stacks, g->n_stacks, sizeof(*g->stacks)) < 0 ||
                 idmap_put(&g->stack_map, r[j].stack, (uint32_t)g->n_stacks) < 0)
                 return -ENOMEM;
             i = (uint32_t)g->n_stacks++;
@@ -925,7 +905,7 @@ finish_key(struct pm_growth *g, size_t *cap, const struct points *p, struct seri
         fit >= PM_GROWTH_MIN_FIT) {
         struct pm_growth_row *r;
 
-        if (reserve(&g->v, cap, g->n, sizeof(*g->v)) < 0) {
+        if (pm_grow(&g->v, cap, g->n, sizeof(*g->v)) < 0) {
             rc = -ENOMEM;
         } else {
             r = &g->v[g->n];
@@ -1103,8 +1083,8 @@ pm_analysis_stack(struct pm_query *a, int64_t stack, struct pm_analysis_frames *
             again = ids[i] == id;
         if (again)
             break;
-        if (reserve(&out->v, &cap, out->n, sizeof(*out->v)) < 0 ||
-            reserve(&ids, &cap_ids, out->n, sizeof(*ids)) < 0)
+        if (pm_grow(&out->v, &cap, out->n, sizeof(*out->v)) < 0 ||
+            pm_grow(&ids, &cap_ids, out->n, sizeof(*ids)) < 0)
             goto nomem;
         ids[out->n] = id;
         f = &out->v[out->n++];

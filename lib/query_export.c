@@ -26,24 +26,6 @@ prepare(struct pm_query *q, const char *sql, sqlite3_stmt **s, struct pm_diag *d
     return rc == SQLITE_OK ? 0 : pm_query_fail(q, diag, rc);
 }
 
-/* Grows *vp (elements of `size` bytes, capacity *cap) to hold at least n + 1. */
-static int
-grow(void *vp, size_t *cap, size_t n, size_t size)
-{
-    void **v = vp;
-    size_t ncap;
-    void *nv;
-
-    if (n < *cap)
-        return 0;
-    ncap = *cap ? 2 * *cap : 64;
-    if (ncap > SIZE_MAX / size || !(nv = pm_realloc(*v, ncap * size)))
-        return -ENOMEM;
-    *v = nv;
-    *cap = ncap;
-    return 0;
-}
-
 /* ---- the stack trie reachable from the samples ---- */
 
 struct node {
@@ -91,7 +73,7 @@ add_frame(struct loader *l, int64_t id, const char *file, const char *function, 
 {
     struct pm_sample_frame *f;
 
-    if (grow(&l->frame, &l->cap_frame, l->n_frame, sizeof(*l->frame)) < 0)
+    if (pm_grow(&l->frame, &l->cap_frame, l->n_frame, sizeof(*l->frame)) < 0)
         return -ENOMEM;
     f = &l->frame[l->n_frame];
     *f = (struct pm_sample_frame){ .id = id, .file = pm_strdup(file ? file : ""),
@@ -148,7 +130,7 @@ load_chain(struct loader *l, int64_t process, int64_t snapshot, bool churn)
             }
             n.frame = (uint32_t)(l->n_frame - 1);
         }
-        if (grow(&l->node, &l->cap_node, l->n_node, sizeof(*l->node)) < 0)
+        if (pm_grow(&l->node, &l->cap_node, l->n_node, sizeof(*l->node)) < 0)
             goto oom;
         l->node[l->n_node++] = n;
     }
@@ -172,7 +154,7 @@ out:
 static struct pm_sample *
 new_sample(struct loader *l, int64_t stack)
 {
-    if (grow(&l->sample, &l->cap_sample, l->n_sample, sizeof(*l->sample)) < 0)
+    if (pm_grow(&l->sample, &l->cap_sample, l->n_sample, sizeof(*l->sample)) < 0)
         return NULL;
     l->sample[l->n_sample] = (struct pm_sample){ .stack = stack };
     return &l->sample[l->n_sample++];
@@ -283,7 +265,7 @@ walk(struct loader *l, struct pm_sample *p, size_t i)
 
     for (; n && !n->missing && n->walk != i + 1; n = find_node(l, n->parent)) {
         n->walk = i + 1;
-        if (grow(&l->scratch, &l->cap_scratch, depth, sizeof(*l->scratch)) < 0)
+        if (pm_grow(&l->scratch, &l->cap_scratch, depth, sizeof(*l->scratch)) < 0)
             return -ENOMEM;
         l->scratch[depth++] = n->frame;
         if (n->parent == 0) {
@@ -297,14 +279,14 @@ walk(struct loader *l, struct pm_sample *p, size_t i)
                 return -ENOMEM;
             l->unknown = (int64_t)l->n_frame - 1;
         }
-        if (grow(&l->scratch, &l->cap_scratch, depth, sizeof(*l->scratch)) < 0)
+        if (pm_grow(&l->scratch, &l->cap_scratch, depth, sizeof(*l->scratch)) < 0)
             return -ENOMEM;
         l->scratch[depth++] = (uint32_t)l->unknown;
     }
     l->offset[i] = l->n_pool;
     p->n_frames = (uint32_t)depth;
     while (depth > 0) {
-        if (grow(&l->pool, &l->cap_pool, l->n_pool, sizeof(*l->pool)) < 0)
+        if (pm_grow(&l->pool, &l->cap_pool, l->n_pool, sizeof(*l->pool)) < 0)
             return -ENOMEM;
         l->pool[l->n_pool++] = l->scratch[--depth];
     }

@@ -86,23 +86,6 @@ idmap_release(struct idmap *m)
     pm_free(m->val);
 }
 
-/* Grows a vector of `size`-byte elements so that it holds at least n + 1. */
-static int
-grow(void *vp, size_t *cap, size_t n, size_t size)
-{
-    void **v = vp;
-    size_t ncap = *cap ? 2 * *cap : 64;
-    void *nv;
-
-    if (n < *cap)
-        return 0;
-    if (!(nv = pm_realloc(*v, ncap * size)))
-        return -ENOMEM;
-    *v = nv;
-    *cap = ncap;
-    return 0;
-}
-
 /* ---- the working state ---- */
 
 struct live {
@@ -200,7 +183,7 @@ add_rows(struct top *t, sqlite3_stmt *s, struct pm_diag *diag)
         if (!bytes && !blocks)
             continue;
         if (i == NONE) {
-            if (grow(&t->live, &t->cap_live, t->n_live, sizeof(*t->live)) < 0 ||
+            if (pm_grow(&t->live, &t->cap_live, t->n_live, sizeof(*t->live)) < 0 ||
                 idmap_put(&t->live_map, stack, (uint32_t)t->n_live) < 0)
                 return oom(diag);
             i = (uint32_t)t->n_live++;
@@ -283,7 +266,7 @@ out:
 static int
 add_node(struct top *t, int64_t id, int64_t parent, int64_t frame, uint32_t fidx)
 {
-    if (grow(&t->node, &t->cap_node, t->n_node, sizeof(*t->node)) < 0 ||
+    if (pm_grow(&t->node, &t->cap_node, t->n_node, sizeof(*t->node)) < 0 ||
         idmap_put(&t->node_map, id, (uint32_t)t->n_node) < 0)
         return -ENOMEM;
     t->node[t->n_node++] = (struct node){ id, parent, frame, fidx, NONE, NONE, false };
@@ -369,7 +352,7 @@ resolve(struct top *t, struct pm_diag *diag)
             if (t->node[n].fidx != 0) {         /* not an unknown stack */
                 uint32_t f = idmap_get(&t->frame_map, t->node[n].frame);
                 if (f == NONE) {
-                    if (grow(&t->frame, &t->cap_frame, t->n_frame, sizeof(*t->frame)) < 0 ||
+                    if (pm_grow(&t->frame, &t->cap_frame, t->n_frame, sizeof(*t->frame)) < 0 ||
                         idmap_put(&t->frame_map, t->node[n].frame, (uint32_t)t->n_frame) < 0)
                         return oom(diag);
                     f = (uint32_t)t->n_frame;
@@ -479,7 +462,7 @@ new_row(struct top *t, const char *file, const char *function, int64_t line, int
 {
     struct pm_top_row *r;
 
-    if (grow(&t->row, &t->cap_row, t->n_row, sizeof(*t->row)) < 0)
+    if (pm_grow(&t->row, &t->cap_row, t->n_row, sizeof(*t->row)) < 0)
         return NONE;
     r = &t->row[t->n_row];
     *r = (struct pm_top_row){ .file = pm_strdup(file), .function = pm_strdup(function),
@@ -758,7 +741,7 @@ pm_query_top_ex(struct pm_query *q, const struct pm_top_opts *o, struct pm_top_l
     int rc = 0;
 
     *out = (struct pm_top_list){ 0 };
-    if (grow(&t.frame, &t.cap_frame, 0, sizeof(*t.frame)) < 0) {
+    if (pm_grow(&t.frame, &t.cap_frame, 0, sizeof(*t.frame)) < 0) {
         rc = oom(diag);
         goto out;
     }
@@ -854,8 +837,8 @@ pm_query_chain(struct pm_query *q, int64_t stack, struct pm_chain *out, struct p
             rc = pm_query_fail(q, diag, rc);
             goto fail;
         }
-        if (grow(&out->v, &cap, out->n, sizeof(*out->v)) < 0 ||
-            grow(&seen, &cap_seen, n_seen, sizeof(*seen)) < 0)
+        if (pm_grow(&out->v, &cap, out->n, sizeof(*out->v)) < 0 ||
+            pm_grow(&seen, &cap_seen, n_seen, sizeof(*seen)) < 0)
             goto oom;
         seen[n_seen++] = stack;
         has_stack = sqlite3_column_int(s, 1);
