@@ -54,3 +54,22 @@ int pm_extra_args(const char *cmd, const char *arg);
 /* Parses a decimal integer >= min for option opt; on error reports it and returns
  * PM_EXIT_USAGE, else 0. */
 int pm_parse_int(const char *opt, const char *arg, int64_t min, int64_t *out);
+
+/* Which snapshot a command looks at: id >= 0 names one, else the latest of `kind`. */
+struct pm_snap_choice {
+    int64_t id;
+    const char *kind;           /* "peak" (default) or "final" */
+    int picked;                 /* how many of --peak/--final/--snapshot were given */
+};
+
+/* Parses the snapshot options shared by the commands (c is what getopt_long
+ * returned). Returns 1 if c was one of them, 0 if not, PM_EXIT_USAGE (with a message) on a bad
+ * value. */
+enum { PM_OPT_PEAK = 300, PM_OPT_FINAL, PM_OPT_SNAPSHOT, PM_OPT_PID, PM_OPT_RUN, PM_OPT_JSON };
+int pm_snap_option(struct pm_snap_choice *c, int opt, const char *arg);
+
+/* Loads the chosen snapshot of t's process into *out (clear with pm_snapshot_info_clear).
+ * Errors are printed (naming the snapshots that exist when a kind is missing); returns
+ * PM_EXIT_OK or PM_EXIT_DATA. */
+int pm_snap_load(struct pm_target *t, const struct pm_snap_choice *c,
+                 struct pm_snapshot_info *out);

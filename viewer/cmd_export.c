@@ -51,61 +51,6 @@ static const struct {
     { "json", pm_export_json, false },
 };
 
-/* Names the snapshots the process has, for the message of a missing --peak or --final. */
-static void
-report_missing(struct pm_target *t, const char *kind)
-{
-    struct pm_snapshot_list list;
-    struct pm_diag diag = { 0 };
-    char have[512] = "";
-    size_t len = 0;
-
-    if (pm_query_snapshots(t->q, t->proc.id, &list, &diag) < 0) {
-        pm_error("%s", diag.msg);
-        return;
-    }
-    for (size_t i = 0; i < list.n && i < 12 && len < sizeof(have) - 64; i++) {
-        char *k = pm_text_escape(list.v[i].kind);
-        len += (size_t)snprintf(have + len, sizeof(have) - len, "%s%" PRId64 " %s",
-                                i ? ", " : "", list.v[i].id, k ? k : "?");
-        pm_free(k);
-    }
-    if (list.n > 12)
-        snprintf(have + len, sizeof(have) - len, ", ... (%zu in all)", list.n);
-    if (list.n == 0)
-        pm_error("pid %" PRId64 " has no '%s' snapshot: it has no snapshots at all",
-                 t->proc.pid, kind);
-    else
-        pm_error("pid %" PRId64 " has no '%s' snapshot; its snapshots are %s (use --snapshot ID)",
-                 t->proc.pid, kind, have);
-    pm_snapshot_list_clear(&list);
-}
-
-/* Picks the snapshot (by id, or the latest of a kind); errors are printed. */
-static int
-pick_snapshot(struct pm_target *t, int64_t id, const char *kind, struct pm_snapshot_info *snap)
-{
-    struct pm_diag diag = { 0 };
-
-    if (id >= 0) {
-        if (pm_query_snapshot(t->q, t->proc.id, id, snap, &diag) == 0)
-            return 0;
-        if (diag.code == -PM_ENOTFOUND)
-            pm_error("pid %" PRId64 " has no snapshot %" PRId64 "; see 'pymem-view snapshots'",
-                     t->proc.pid, id);
-        else
-            pm_error("%s", diag.msg);
-        return -1;
-    }
-    if (pm_query_latest_snapshot(t->q, t->proc.id, kind, snap, &diag) == 0)
-        return 0;
-    if (diag.code == -PM_ENOTFOUND)
-        report_missing(t, kind);
-    else
-        pm_error("%s", diag.msg);
-    return -1;
-}
-
 /* Writes the export to path ('-' or NULL: stdout). A file is only created once the data is
  * loaded, and removed again if writing it fails. */
 static int
@@ -226,7 +171,8 @@ cmd_export(int argc, char **argv)
     if ((rc = pm_target_open(&t, file, run, pid, 0)) != PM_EXIT_OK)
         return rc;
     rc = PM_EXIT_DATA;
-    if (pick_snapshot(&t, snapshot, kind, &snap) < 0)
+    if (pm_snap_load(&t, &(struct pm_snap_choice){ .id = snapshot, .kind = kind }, &snap) !=
+        PM_EXIT_OK)
         goto out;
     if (pm_query_samples(t.q, t.proc.id, snap.id, 1, &samples, &diag) < 0) {
         pm_error("%s", diag.msg);

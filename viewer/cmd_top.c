@@ -85,39 +85,6 @@ parse_word(const char *opt, const char *arg, const char *const *names, int first
     return -1;
 }
 
-/* Names the snapshots the process has, for the message of a missing --peak or --final. */
-static void
-report_missing(struct pm_target *t, const char *kind)
-{
-    struct pm_snapshot_list list;
-    struct pm_diag diag = { 0 };
-    char have[512] = "";
-    size_t len = 0;
-
-    if (pm_query_snapshots(t->q, t->proc.id, &list, &diag) < 0) {
-        pm_error("%s", diag.msg);
-        return;
-    }
-    for (size_t i = 0; i < list.n && len < sizeof(have) - 64; i++) {
-        char *k = pm_text_escape(list.v[i].kind);
-        if (i == 12) {
-            len += (size_t)snprintf(have + len, sizeof(have) - len, ", ... (%zu in all)", list.n);
-            pm_free(k);
-            break;
-        }
-        len += (size_t)snprintf(have + len, sizeof(have) - len, "%s%" PRId64 " %s",
-                                i ? ", " : "", list.v[i].id, k ? k : "?");
-        pm_free(k);
-    }
-    if (list.n == 0)
-        pm_error("pid %" PRId64 " has no '%s' snapshot: it has no snapshots at all",
-                 t->proc.pid, kind);
-    else
-        pm_error("pid %" PRId64 " has no '%s' snapshot; its snapshots are %s (use --snapshot ID)",
-                 t->proc.pid, kind, have);
-    pm_snapshot_list_clear(&list);
-}
-
 /* Every process of the target's run with its latest snapshot of kind; those without one are
  * left out. Returns PM_EXIT_OK or PM_EXIT_DATA (reported). */
 static int
@@ -560,22 +527,9 @@ cmd_top(int argc, char **argv)
             goto out;
         }
         n_sh = 1;
-        if (snapshot >= 0) {
-            if (pm_query_snapshot(t.q, t.proc.id, snapshot, &sh->snap, &diag) < 0) {
-                if (diag.code == -PM_ENOTFOUND)
-                    pm_error("pid %" PRId64 " has no snapshot %" PRId64
-                             "; see 'pymem-view snapshots'", t.proc.pid, snapshot);
-                else
-                    pm_error("%s", diag.msg);
-                goto out;
-            }
-        } else if (pm_query_latest_snapshot(t.q, t.proc.id, kind, &sh->snap, &diag) < 0) {
-            if (diag.code == -PM_ENOTFOUND)
-                report_missing(&t, kind);
-            else
-                pm_error("%s", diag.msg);
+        if (pm_snap_load(&t, &(struct pm_snap_choice){ .id = snapshot, .kind = kind },
+                         &sh->snap) != PM_EXIT_OK)
             goto out;
-        }
         sh->proc = t.proc;
         t.proc = (struct pm_process_info){ 0 };         /* moved */
     }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What the visual commands (timeline, tree, flamegraph, report) share: picking a snapshot,
- * the call tree built from stack samples, the leaks baseline, and the self-contained HTML page
+/* What the visual commands (timeline, tree, flamegraph, report) share: the first snapshot of
+ * a kind, the call tree built from stack samples, the leaks baseline, and the self-contained HTML page
  * (our own CSS and JS, embedded at build time by html/embed.py). Viewer only. */
 #pragma once
 
@@ -11,25 +11,6 @@
 #include "cmd.h"
 #include "query_samples.h"
 #include "query_visual.h"
-
-/* Which snapshot a command looks at: id >= 0 names one, else the latest of `kind`. */
-struct pm_snap_choice {
-    int64_t id;
-    const char *kind;           /* "peak" (default) or "final" */
-    int picked;                 /* how many of --peak/--final/--snapshot were given */
-};
-
-/* Parses the snapshot options shared by tree, flamegraph and report (c is what getopt_long
- * returned). Returns 1 if c was one of them, 0 if not, PM_EXIT_USAGE (with a message) on a bad
- * value. */
-enum { PM_OPT_PEAK = 300, PM_OPT_FINAL, PM_OPT_SNAPSHOT, PM_OPT_PID, PM_OPT_RUN, PM_OPT_JSON };
-int pm_snap_option(struct pm_snap_choice *c, int opt, const char *arg);
-
-/* Loads the chosen snapshot of t's process into *out (clear with pm_snapshot_info_clear).
- * Errors are printed (naming the snapshots that exist when a kind is missing); returns
- * PM_EXIT_OK or PM_EXIT_DATA. */
-int pm_snap_load(struct pm_target *t, const struct pm_snap_choice *c,
-                 struct pm_snapshot_info *out);
 
 /* Like pm_snap_load for the first snapshot of `kind` by id; *found tells whether there is one
  * (no message then). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The shared parts of the visual commands: snapshot options and loading, and the call tree
+/* The shared parts of the visual commands: the first snapshot of a kind, and the call tree
  * merged from stack samples (see visual.h). */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,84 +9,6 @@
 #include "alloc.h"
 #include "out.h"
 #include "visual.h"
-
-int
-pm_snap_option(struct pm_snap_choice *c, int opt, const char *arg)
-{
-    switch (opt) {
-    case PM_OPT_PEAK:
-    case PM_OPT_FINAL:
-        c->kind = opt == PM_OPT_PEAK ? "peak" : "final";
-        c->id = -1;
-        c->picked++;
-        return 1;
-    case PM_OPT_SNAPSHOT:
-        if (pm_parse_int("--snapshot", arg, 0, &c->id))
-            return PM_EXIT_USAGE;
-        c->picked++;
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* Names the snapshots the process has, for the message of a missing --peak or --final. */
-static void
-report_missing(struct pm_target *t, const char *kind)
-{
-    struct pm_snapshot_list list;
-    struct pm_diag diag = { 0 };
-    char have[512] = "";
-    size_t len = 0;
-
-    if (pm_query_snapshots(t->q, t->proc.id, &list, &diag) < 0) {
-        pm_error("%s", diag.msg);
-        return;
-    }
-    for (size_t i = 0; i < list.n && len < sizeof(have) - 64; i++) {
-        char *k = pm_text_escape(list.v[i].kind);
-        if (i == 12) {
-            len += (size_t)snprintf(have + len, sizeof(have) - len, ", ... (%zu in all)", list.n);
-            pm_free(k);
-            break;
-        }
-        len += (size_t)snprintf(have + len, sizeof(have) - len, "%s%" PRId64 " %s",
-                                i ? ", " : "", list.v[i].id, k ? k : "?");
-        pm_free(k);
-    }
-    if (list.n == 0)
-        pm_error("pid %" PRId64 " has no '%s' snapshot: it has no snapshots at all",
-                 t->proc.pid, kind);
-    else
-        pm_error("pid %" PRId64 " has no '%s' snapshot; its snapshots are %s (use --snapshot ID)",
-                 t->proc.pid, kind, have);
-    pm_snapshot_list_clear(&list);
-}
-
-int
-pm_snap_load(struct pm_target *t, const struct pm_snap_choice *c, struct pm_snapshot_info *out)
-{
-    struct pm_diag diag = { 0 };
-
-    *out = (struct pm_snapshot_info){ 0 };
-    if (c->id >= 0) {
-        if (pm_query_snapshot(t->q, t->proc.id, c->id, out, &diag) == 0)
-            return PM_EXIT_OK;
-        if (diag.code == -PM_ENOTFOUND)
-            pm_error("pid %" PRId64 " has no snapshot %" PRId64 "; see 'pymem-view snapshots'",
-                     t->proc.pid, c->id);
-        else
-            pm_error("%s", diag.msg);
-        return PM_EXIT_DATA;
-    }
-    if (pm_query_latest_snapshot(t->q, t->proc.id, c->kind, out, &diag) == 0)
-        return PM_EXIT_OK;
-    if (diag.code == -PM_ENOTFOUND)
-        report_missing(t, c->kind);
-    else
-        pm_error("%s", diag.msg);
-    return PM_EXIT_DATA;
-}
 
 int
 pm_snap_first(struct pm_target *t, const char *kind, struct pm_snapshot_info *out, bool *found)
