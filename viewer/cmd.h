@@ -73,3 +73,20 @@ int pm_snap_option(struct pm_snap_choice *c, int opt, const char *arg);
  * PM_EXIT_OK or PM_EXIT_DATA. */
 int pm_snap_load(struct pm_target *t, const struct pm_snap_choice *c,
                  struct pm_snapshot_info *out);
+
+/* The options most commands share: -h, -f FILE, --run, --pid, --json and, when snap is set,
+ * --peak/--final/--snapshot. Each pointer is the command's own variable. */
+struct pm_common_opts {
+    const char *usage;          /* printed by -h */
+    const char **file;
+    int64_t *run, *pid;
+    int *json;
+    struct pm_snap_choice *snap;    /* NULL: the command picks no snapshot */
+};
+
+enum { PM_OPT_NOT_MINE = -1, PM_OPT_TAKEN = -2 };
+
+/* Handles option c (what getopt_long returned) if it is a shared one: PM_OPT_TAKEN, or an exit
+ * status to return at once (PM_EXIT_OK after -h, PM_EXIT_USAGE with a message); else
+ * PM_OPT_NOT_MINE. */
+int pm_common_option(const struct pm_common_opts *o, int c, const char *arg);

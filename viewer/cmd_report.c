@@ -173,36 +173,21 @@ cmd_report(int argc, char **argv)
     struct pm_membuf m = { 0 };
     struct pm_diag diag = { 0 };
 
+    const struct pm_common_opts co = { usage, &file, &run, &pid, &json, &choice };
+
     while ((c = getopt_long(argc, argv, ":hf:o:", opts, NULL)) != -1) {
-        if ((rc = pm_snap_option(&choice, c, optarg)) != 0) {
-            if (rc != 1)
+        if ((rc = pm_common_option(&co, c, optarg)) != PM_OPT_NOT_MINE) {
+            if (rc != PM_OPT_TAKEN)
                 return rc;
             continue;
         }
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return PM_EXIT_OK;
-        case 'f':
-            file = optarg;
-            break;
         case 'o':
             output = optarg;
-            break;
-        case PM_OPT_RUN:
-            if (pm_parse_int("--run", optarg, 1, &run))
-                return PM_EXIT_USAGE;
-            break;
-        case PM_OPT_PID:
-            if (pm_parse_int("--pid", optarg, 0, &pid))
-                return PM_EXIT_USAGE;
             break;
         case OPT_LIMIT:
             if (pm_parse_int("--limit", optarg, 0, &limit))
                 return PM_EXIT_USAGE;
-            break;
-        case PM_OPT_JSON:
-            json = 1;
             break;
         default:
             return pm_bad_option("report", c, argv);

@@ -450,22 +450,15 @@ cmd_timeline(int argc, char **argv)
     struct pm_snapshot_list snaps = { 0 };
     struct pm_diag diag = { 0 };
 
+    const struct pm_common_opts co = { usage, &file, &run, &pid, &json, NULL };
+
     while ((c = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
+        if ((rc = pm_common_option(&co, c, optarg)) != PM_OPT_NOT_MINE) {
+            if (rc != PM_OPT_TAKEN)
+                return rc;
+            continue;
+        }
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return PM_EXIT_OK;
-        case 'f':
-            file = optarg;
-            break;
-        case PM_OPT_RUN:
-            if (pm_parse_int("--run", optarg, 1, &run))
-                return PM_EXIT_USAGE;
-            break;
-        case PM_OPT_PID:
-            if (pm_parse_int("--pid", optarg, 0, &pid))
-                return PM_EXIT_USAGE;
-            break;
         case OPT_HEIGHT:
             if (pm_parse_int("--height", optarg, 2, &height))
                 return PM_EXIT_USAGE;
@@ -479,9 +472,6 @@ cmd_timeline(int argc, char **argv)
             break;
         case OPT_BYTES:
             exact = true;
-            break;
-        case PM_OPT_JSON:
-            json = 1;
             break;
         default:
             return pm_bad_option("timeline", c, argv);

@@ -238,36 +238,21 @@ cmd_tree(int argc, char **argv)
     struct pm_sample_list samples = { 0 };
     struct pm_ctree tree = { 0 };
 
+    const struct pm_common_opts co = { usage, &file, &run, &pid, &json, &choice };
+
     while ((c = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
-        if ((rc = pm_snap_option(&choice, c, optarg)) != 0) {
-            if (rc != 1)
+        if ((rc = pm_common_option(&co, c, optarg)) != PM_OPT_NOT_MINE) {
+            if (rc != PM_OPT_TAKEN)
                 return rc;
             continue;
         }
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return PM_EXIT_OK;
-        case 'f':
-            file = optarg;
-            break;
-        case PM_OPT_RUN:
-            if (pm_parse_int("--run", optarg, 1, &run))
-                return PM_EXIT_USAGE;
-            break;
-        case PM_OPT_PID:
-            if (pm_parse_int("--pid", optarg, 0, &pid))
-                return PM_EXIT_USAGE;
-            break;
         case OPT_MIN:
             if (parse_percent(optarg, &o.min))
                 return PM_EXIT_USAGE;
             break;
         case OPT_BYTES:
             o.exact = true;
-            break;
-        case PM_OPT_JSON:
-            json = 1;
             break;
         default:
             return pm_bad_option("tree", c, argv);

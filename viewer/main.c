@@ -192,6 +192,32 @@ pm_snap_load(struct pm_target *t, const struct pm_snap_choice *c, struct pm_snap
     return PM_EXIT_DATA;
 }
 
+int
+pm_common_option(const struct pm_common_opts *o, int c, const char *arg)
+{
+    int rc;
+
+    if (o->snap && (rc = pm_snap_option(o->snap, c, arg)) != 0)
+        return rc == 1 ? PM_OPT_TAKEN : rc;
+    switch (c) {
+    case 'h':
+        fputs(o->usage, stdout);
+        return PM_EXIT_OK;
+    case 'f':
+        *o->file = arg;
+        return PM_OPT_TAKEN;
+    case PM_OPT_RUN:
+        return pm_parse_int("--run", arg, 1, o->run) ? PM_EXIT_USAGE : PM_OPT_TAKEN;
+    case PM_OPT_PID:
+        return pm_parse_int("--pid", arg, 0, o->pid) ? PM_EXIT_USAGE : PM_OPT_TAKEN;
+    case PM_OPT_JSON:
+        *o->json = 1;
+        return PM_OPT_TAKEN;
+    default:
+        return PM_OPT_NOT_MINE;
+    }
+}
+
 void
 pm_target_close(struct pm_target *t)
 {
