@@ -62,11 +62,8 @@ struct pm_snap_choice {
     int picked;                 /* how many of --peak/--final/--snapshot were given */
 };
 
-/* Parses the snapshot options shared by the commands (c is what getopt_long
- * returned). Returns 1 if c was one of them, 0 if not, PM_EXIT_USAGE (with a message) on a bad
- * value. */
+/* getopt_long values of the shared options (see pm_common_option). */
 enum { PM_OPT_PEAK = 300, PM_OPT_FINAL, PM_OPT_SNAPSHOT, PM_OPT_PID, PM_OPT_RUN, PM_OPT_JSON };
-int pm_snap_option(struct pm_snap_choice *c, int opt, const char *arg);
 
 /* Loads the chosen snapshot of t's process into *out (clear with pm_snapshot_info_clear).
  * Errors are printed (naming the snapshots that exist when a kind is missing); returns
@@ -79,7 +76,7 @@ int pm_snap_load(struct pm_target *t, const struct pm_snap_choice *c,
 struct pm_common_opts {
     const char *usage;          /* printed by -h */
     const char **file;
-    int64_t *run, *pid;
+    int64_t *run, *pid;         /* pid NULL: the command takes no --pid */
     int *json;
     struct pm_snap_choice *snap;    /* NULL: the command picks no snapshot */
 };

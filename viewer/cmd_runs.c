@@ -23,7 +23,7 @@ static const char usage[] =
     "  --csv            print the processes as CSV (RFC 4180) with a header line\n"
     "  -h, --help       show this help\n";
 
-enum { OPT_JSON = 256, OPT_CSV, OPT_RUN };
+enum { OPT_CSV = 256 };
 
 static void
 print_json(const struct pm_process_list *list)
@@ -150,8 +150,8 @@ cmd_runs(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, OPT_RUN },
-        { "json", no_argument, NULL, OPT_JSON },
+        { "run", required_argument, NULL, PM_OPT_RUN },
+        { "json", no_argument, NULL, PM_OPT_JSON },
         { "csv", no_argument, NULL, OPT_CSV },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -163,21 +163,15 @@ cmd_runs(int argc, char **argv)
     struct pm_process_list list = { 0 };
     struct pm_diag diag = { 0 };
 
+    const struct pm_common_opts co = { usage, &file, &run, NULL, &json, NULL };
+
     while ((c = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
+        if ((rc = pm_common_option(&co, c, optarg)) != PM_OPT_NOT_MINE) {
+            if (rc != PM_OPT_TAKEN)
+                return rc;
+            continue;
+        }
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return PM_EXIT_OK;
-        case 'f':
-            file = optarg;
-            break;
-        case OPT_RUN:
-            if (pm_parse_int("--run", optarg, 1, &run))
-                return PM_EXIT_USAGE;
-            break;
-        case OPT_JSON:
-            json = 1;
-            break;
         case OPT_CSV:
             csv = 1;
             break;

@@ -22,7 +22,7 @@ static const char usage[] =
     "  --csv            print the snapshots as CSV (RFC 4180) with a header line\n"
     "  -h, --help       show this help\n";
 
-enum { OPT_PID = 256, OPT_RUN, OPT_JSON, OPT_CSV, OPT_BYTES };
+enum { OPT_CSV = 256, OPT_BYTES };
 
 static void
 print_json(const struct pm_target *t, const struct pm_snapshot_list *list)
@@ -103,10 +103,10 @@ cmd_snapshots(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, OPT_RUN },
-        { "pid", required_argument, NULL, OPT_PID },
+        { "run", required_argument, NULL, PM_OPT_RUN },
+        { "pid", required_argument, NULL, PM_OPT_PID },
         { "bytes", no_argument, NULL, OPT_BYTES },
-        { "json", no_argument, NULL, OPT_JSON },
+        { "json", no_argument, NULL, PM_OPT_JSON },
         { "csv", no_argument, NULL, OPT_CSV },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -118,27 +118,17 @@ cmd_snapshots(int argc, char **argv)
     struct pm_snapshot_list list = { 0 };
     struct pm_diag diag = { 0 };
 
+    const struct pm_common_opts co = { usage, &file, &run, &pid, &json, NULL };
+
     while ((c = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
+        if ((rc = pm_common_option(&co, c, optarg)) != PM_OPT_NOT_MINE) {
+            if (rc != PM_OPT_TAKEN)
+                return rc;
+            continue;
+        }
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return PM_EXIT_OK;
-        case 'f':
-            file = optarg;
-            break;
-        case OPT_PID:
-            if (pm_parse_int("--pid", optarg, 0, &pid))
-                return PM_EXIT_USAGE;
-            break;
-        case OPT_RUN:
-            if (pm_parse_int("--run", optarg, 1, &run))
-                return PM_EXIT_USAGE;
-            break;
         case OPT_BYTES:
             exact = 1;
-            break;
-        case OPT_JSON:
-            json = 1;
             break;
         case OPT_CSV:
             csv = 1;

@@ -114,7 +114,8 @@ fail:
     return PM_EXIT_DATA;
 }
 
-int
+/* --peak, --final, --snapshot ID: 1 if opt was one, 0 if not, PM_EXIT_USAGE on a bad value. */
+static int
 pm_snap_option(struct pm_snap_choice *c, int opt, const char *arg)
 {
     switch (opt) {
@@ -209,6 +210,8 @@ pm_common_option(const struct pm_common_opts *o, int c, const char *arg)
     case PM_OPT_RUN:
         return pm_parse_int("--run", arg, 1, o->run) ? PM_EXIT_USAGE : PM_OPT_TAKEN;
     case PM_OPT_PID:
+        if (!o->pid)
+            return PM_OPT_NOT_MINE;
         return pm_parse_int("--pid", arg, 0, o->pid) ? PM_EXIT_USAGE : PM_OPT_TAKEN;
     case PM_OPT_JSON:
         *o->json = 1;
