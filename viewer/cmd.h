@@ -77,7 +77,7 @@ struct pm_common_opts {
     const char *usage;          /* printed by -h */
     const char **file;
     int64_t *run, *pid;         /* pid NULL: the command takes no --pid */
-    int *json;
+    int *json;                  /* NULL: no --json */
     struct pm_snap_choice *snap;    /* NULL: the command picks no snapshot */
 };
 

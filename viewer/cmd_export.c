@@ -37,7 +37,7 @@ static const char usage[] =
     "  --pid PID          a process of the run, by pid (default: the run's root)\n"
     "  -h, --help         show this help\n";
 
-enum { OPT_FORMAT = 256, OPT_PEAK, OPT_FINAL, OPT_SNAPSHOT, OPT_RUN, OPT_PID };
+enum { OPT_FORMAT = 256 };
 
 static const struct {
     const char *name;
@@ -88,54 +88,37 @@ cmd_export(int argc, char **argv)
     static const struct option opts[] = {
         { "format", required_argument, NULL, OPT_FORMAT },
         { "output", required_argument, NULL, 'o' },
-        { "peak", no_argument, NULL, OPT_PEAK },
-        { "final", no_argument, NULL, OPT_FINAL },
-        { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+        { "peak", no_argument, NULL, PM_OPT_PEAK },
+        { "final", no_argument, NULL, PM_OPT_FINAL },
+        { "snapshot", required_argument, NULL, PM_OPT_SNAPSHOT },
         { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, OPT_RUN },
-        { "pid", required_argument, NULL, OPT_PID },
+        { "run", required_argument, NULL, PM_OPT_RUN },
+        { "pid", required_argument, NULL, PM_OPT_PID },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *file = PM_DEFAULT_FILE, *kind = "peak", *output = NULL, *format = NULL;
-    int64_t run = 0, pid = -1, snapshot = -1;
-    int c, picked = 0, which = -1, rc;
+    struct pm_snap_choice choice = { .id = -1, .kind = "peak" };
+    const char *file = PM_DEFAULT_FILE, *output = NULL, *format = NULL;
+    int64_t run = 0, pid = -1;
+    int c, which = -1, rc;
     struct pm_target t;
     struct pm_snapshot_info snap = { 0 };
     struct pm_sample_list samples = { 0 };
     struct pm_diag diag = { 0 };
+    const struct pm_common_opts co = { usage, &file, &run, &pid, NULL, &choice };
 
     while ((c = getopt_long(argc, argv, ":hf:o:", opts, NULL)) != -1) {
+        if ((rc = pm_common_option(&co, c, optarg)) != PM_OPT_NOT_MINE) {
+            if (rc != PM_OPT_TAKEN)
+                return rc;
+            continue;
+        }
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return PM_EXIT_OK;
-        case 'f':
-            file = optarg;
-            break;
         case 'o':
             output = optarg;
             break;
         case OPT_FORMAT:
             format = optarg;
-            break;
-        case OPT_PEAK:
-        case OPT_FINAL:
-            kind = c == OPT_PEAK ? "peak" : "final";
-            picked++;
-            break;
-        case OPT_SNAPSHOT:
-            if (pm_parse_int("--snapshot", optarg, 0, &snapshot))
-                return PM_EXIT_USAGE;
-            picked++;
-            break;
-        case OPT_RUN:
-            if (pm_parse_int("--run", optarg, 1, &run))
-                return PM_EXIT_USAGE;
-            break;
-        case OPT_PID:
-            if (pm_parse_int("--pid", optarg, 0, &pid))
-                return PM_EXIT_USAGE;
             break;
         default:
             return pm_bad_option("export", c, argv);
@@ -143,7 +126,7 @@ cmd_export(int argc, char **argv)
     }
     if (optind < argc)
         return pm_extra_args("export", argv[optind]);
-    if (picked > 1) {
+    if (choice.picked > 1) {
         pm_error("--peak, --final and --snapshot exclude each other; "
                  "see 'pymem-view export --help'");
         return PM_EXIT_USAGE;
@@ -171,8 +154,7 @@ cmd_export(int argc, char **argv)
     if ((rc = pm_target_open(&t, file, run, pid, 0)) != PM_EXIT_OK)
         return rc;
     rc = PM_EXIT_DATA;
-    if (pm_snap_load(&t, &(struct pm_snap_choice){ .id = snapshot, .kind = kind }, &snap) !=
-        PM_EXIT_OK)
+    if (pm_snap_load(&t, &choice, &snap) != PM_EXIT_OK)
         goto out;
     if (pm_query_samples(t.q, t.proc.id, snap.id, 1, &samples, &diag) < 0) {
         pm_error("%s", diag.msg);

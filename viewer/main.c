@@ -214,6 +214,8 @@ pm_common_option(const struct pm_common_opts *o, int c, const char *arg)
             return PM_OPT_NOT_MINE;
         return pm_parse_int("--pid", arg, 0, o->pid) ? PM_EXIT_USAGE : PM_OPT_TAKEN;
     case PM_OPT_JSON:
+        if (!o->json)
+            return PM_OPT_NOT_MINE;
         *o->json = 1;
         return PM_OPT_TAKEN;
     default:
