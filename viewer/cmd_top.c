@@ -45,7 +45,7 @@ static const char usage[] =
     "  -h, --help       show this help\n";
 
 enum {
-    OPT_PEAK = 256, OPT_FINAL, OPT_SNAPSHOT, OPT_PID, OPT_RUN, OPT_LIMIT, OPT_JSON, OPT_CSV,
+    OPT_LIMIT = 256, OPT_JSON, OPT_CSV,
     OPT_BYTES, OPT_BY, OPT_SORT, OPT_KIND, OPT_ALL, OPT_USER, OPT_FOCUS,
 };
 
@@ -398,12 +398,12 @@ int
 cmd_top(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "peak", no_argument, NULL, OPT_PEAK },
-        { "final", no_argument, NULL, OPT_FINAL },
-        { "snapshot", required_argument, NULL, OPT_SNAPSHOT },
+        { "peak", no_argument, NULL, PM_OPT_PEAK },
+        { "final", no_argument, NULL, PM_OPT_FINAL },
+        { "snapshot", required_argument, NULL, PM_OPT_SNAPSHOT },
         { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, OPT_RUN },
-        { "pid", required_argument, NULL, OPT_PID },
+        { "run", required_argument, NULL, PM_OPT_RUN },
+        { "pid", required_argument, NULL, PM_OPT_PID },
         { "all-processes", no_argument, NULL, OPT_ALL },
         { "by", required_argument, NULL, OPT_BY },
         { "sort", required_argument, NULL, OPT_SORT },
@@ -417,9 +417,10 @@ cmd_top(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *file = PM_DEFAULT_FILE, *kind = "peak";
-    int64_t pid = -1, snapshot = -1, run = 0;
-    int c, w, picked = 0, rc;
+    struct pm_snap_choice choice = { .id = -1, .kind = "peak" };
+    const char *file = PM_DEFAULT_FILE;
+    int64_t pid = -1, run = 0;
+    int c, w, rc;
     struct top_args a = { .limit = 20 };
     struct pm_target t;
     struct shown *sh = NULL;
@@ -427,33 +428,15 @@ cmd_top(int argc, char **argv)
     struct pm_top_point *points = NULL;
     struct pm_top_list rows = { 0 };
     struct pm_diag diag = { 0 };
+    const struct pm_common_opts co = { usage, &file, &run, &pid, NULL, &choice };
 
     while ((c = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
+        if ((rc = pm_common_option(&co, c, optarg)) != PM_OPT_NOT_MINE) {
+            if (rc != PM_OPT_TAKEN)
+                return rc;
+            continue;
+        }
         switch (c) {
-        case 'h':
-            fputs(usage, stdout);
-            return PM_EXIT_OK;
-        case 'f':
-            file = optarg;
-            break;
-        case OPT_PEAK:
-        case OPT_FINAL:
-            kind = c == OPT_PEAK ? "peak" : "final";
-            picked++;
-            break;
-        case OPT_SNAPSHOT:
-            if (pm_parse_int("--snapshot", optarg, 0, &snapshot))
-                return PM_EXIT_USAGE;
-            picked++;
-            break;
-        case OPT_RUN:
-            if (pm_parse_int("--run", optarg, 1, &run))
-                return PM_EXIT_USAGE;
-            break;
-        case OPT_PID:
-            if (pm_parse_int("--pid", optarg, 0, &pid))
-                return PM_EXIT_USAGE;
-            break;
         case OPT_LIMIT:
             if (pm_parse_int("--limit", optarg, 0, &a.limit))
                 return PM_EXIT_USAGE;
@@ -501,7 +484,7 @@ cmd_top(int argc, char **argv)
     }
     if (optind < argc)
         return pm_extra_args("top", argv[optind]);
-    if (picked > 1) {
+    if (choice.picked > 1) {
         pm_error("--peak, --final and --snapshot exclude each other; see 'pymem-view top --help'");
         return PM_EXIT_USAGE;
     }
@@ -509,16 +492,16 @@ cmd_top(int argc, char **argv)
         pm_error("--json and --csv exclude each other; see 'pymem-view top --help'");
         return PM_EXIT_USAGE;
     }
-    if (a.all && (snapshot >= 0 || pid >= 0)) {
+    if (a.all && (choice.id >= 0 || pid >= 0)) {
         pm_error("--all-processes excludes %s; see 'pymem-view top --help'",
-                 snapshot >= 0 ? "--snapshot" : "--pid");
+                 choice.id >= 0 ? "--snapshot" : "--pid");
         return PM_EXIT_USAGE;
     }
     if ((rc = pm_target_open(&t, file, run, pid, 0)) != PM_EXIT_OK)
         return rc;
     rc = PM_EXIT_DATA;
     if (a.all) {
-        if ((rc = pick_all(&t, kind, &sh, &n_sh)) != PM_EXIT_OK)
+        if ((rc = pick_all(&t, choice.kind, &sh, &n_sh)) != PM_EXIT_OK)
             goto out;
         rc = PM_EXIT_DATA;
     } else {
@@ -527,7 +510,7 @@ cmd_top(int argc, char **argv)
             goto out;
         }
         n_sh = 1;
-        if (pm_snap_load(&t, &(struct pm_snap_choice){ .id = snapshot, .kind = kind },
+        if (pm_snap_load(&t, &choice,
                          &sh->snap) != PM_EXIT_OK)
             goto out;
         sh->proc = t.proc;
