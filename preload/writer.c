@@ -222,11 +222,12 @@ write_snapshot(enum pm_snapshot_kind kind)
     if ((rc = flush_interned()) < 0)
         return rc;
     row.tool_bytes = (int64_t)pm_alloc_tool_bytes();
-    pm_debug("%s snapshot: tool %lld B = live table %zu (%zu entries) + stacks %zu + counters %zu + rest",
-             pm_snapshot_kind_name(kind), (long long)row.tool_bytes,
-             pm_addrmap_bytes(&pm_tracker.live), pm_addrmap_count(&pm_tracker.live),
-             pm_stacktab_bytes(&pm_tracker.stacks),
-             pm_chunked_bytes(&pm_tracker.heap.counters));
+    if (pm_log_level >= PM_LOG_DEBUG)   /* the sizes walk every table: only when asked */
+        pm_debug("%s snapshot: tool %lld B = live table %zu (%zu entries) + stacks %zu + "
+                 "counters %zu + rest", pm_snapshot_kind_name(kind), (long long)row.tool_bytes,
+                 pm_addrmap_bytes(&pm_tracker.live), pm_addrmap_count(&pm_tracker.live),
+                 pm_stacktab_bytes(&pm_tracker.stacks),
+                 pm_chunked_bytes(&pm_tracker.heap.counters));
     if ((rc = pm_store_add_snapshot(w.store, &row, &snap)) < 0)
         return rc;
     uint32_t n = w.stacks_written;
