@@ -215,7 +215,7 @@ pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
         goto fail;
     }
     sqlite3_busy_timeout(st->db, 10000);    /* other processes of the run share the file */
-    if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL", NULL,
+    if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536", NULL,
                      NULL, NULL) != SQLITE_OK) {
         rc = fail_sqlite(st, diag, "not an SQLite file or not writable");
         goto fail;

@@ -21,6 +21,7 @@
 
 #include "alloc.h"
 #include "chunked.h"
+#include "idorder.h"
 #include "log.h"
 #include "options.h"
 #include "store.h"
@@ -58,6 +59,7 @@ static struct {
     int64_t process, run;
     uint32_t frames_written, stacks_written;
     struct pm_chunked last;
+    struct pm_idorder order;    /* written stacks in id order: snapshot rows go in that order */
     double next_periodic, next_churn, last_peak_time;
     int64_t last_peak_bytes;
     int64_t peak_seen_bytes;    /* the peak as of the last tick, and when it was first seen */
@@ -122,35 +124,16 @@ rss_peak(void)
     return kb * 1024;
 }
 
-/* Index order of the new records, sorted by their content-hash id: inserting a B-tree's keys in
- * order touches each page once, random order touches a page per row (seconds for 300k stacks). */
-static int
-by_frame_id(const void *a, const void *b)
+static int64_t
+frame_id(uint32_t idx)
 {
-    int64_t x = pm_stacktab_frame_at(&pm_tracker.stacks, *(const uint32_t *)a)->id;
-    int64_t y = pm_stacktab_frame_at(&pm_tracker.stacks, *(const uint32_t *)b)->id;
-    return (x > y) - (x < y);
+    return pm_stacktab_frame_at(&pm_tracker.stacks, idx)->id;
 }
 
-static int
-by_stack_id(const void *a, const void *b)
+static int64_t
+stack_id(uint32_t idx)
 {
-    int64_t x = pm_stacktab_stack_at(&pm_tracker.stacks, *(const uint32_t *)a)->id;
-    int64_t y = pm_stacktab_stack_at(&pm_tracker.stacks, *(const uint32_t *)b)->id;
-    return (x > y) - (x < y);
-}
-
-static uint32_t *
-sorted_range(uint32_t from, uint32_t to, int (*cmp)(const void *, const void *))
-{
-    uint32_t *order = pm_malloc((size_t)(to - from) * sizeof(uint32_t));
-
-    if (order) {
-        for (uint32_t i = from; i < to; i++)
-            order[i - from] = i;
-        qsort(order, to - from, sizeof(uint32_t), cmp);
-    }
-    return order;
+    return pm_stacktab_stack_at(&pm_tracker.stacks, idx)->id;
 }
 
 static int
@@ -164,7 +147,7 @@ flush_interned(void)
     int rc = 0;
 
     if (f0 < nf) {
-        if (!(order = sorted_range(f0, nf, by_frame_id)))
+        if (!(order = pm_sorted_by_id(f0, nf, frame_id)))
             return -ENOMEM;
         for (uint32_t k = 0; k < nf - f0 && rc == 0; k++) {
             const struct pm_frame_rec *f = pm_stacktab_frame_at(t, order[k]);
@@ -173,7 +156,7 @@ flush_interned(void)
         pm_free(order);
     }
     if (rc == 0 && s0 < ns) {
-        if (!(order = sorted_range(s0, ns, by_stack_id)))
+        if (!(order = pm_sorted_by_id(s0, ns, stack_id)))
             return -ENOMEM;
         for (uint32_t k = 0; k < ns - s0 && rc == 0; k++) {
             const struct pm_stack_rec *s = pm_stacktab_stack_at(t, order[k]);
@@ -230,9 +213,12 @@ write_snapshot(enum pm_snapshot_kind kind)
                  pm_chunked_bytes(&pm_tracker.heap.counters));
     if ((rc = pm_store_add_snapshot(w.store, &row, &snap)) < 0)
         return rc;
-    uint32_t n = w.stacks_written;
+    if ((rc = pm_idorder_extend(&w.order, w.stacks_written, stack_id)) < 0)
+        return rc;
+    uint32_t n = pm_idorder_count(&w.order);
     int64_t blocks = 0;
-    for (uint32_t i = 1; i < n && rc == 0; i++) {
+    for (uint32_t k = 0; k < n && rc == 0; k++) {
+        uint32_t i = w.order.idx[k];
         struct pm_stack_view v;
         if ((rc = pm_chunked_reserve(&w.last, i)) < 0)
             break;
@@ -246,14 +232,14 @@ write_snapshot(enum pm_snapshot_kind kind)
             last->rowid = 0;
             if (rc == 0 && !counts_zero(c))
                 rc = pm_store_add_live(w.store, w.process,
-                                       pm_stacktab_stack_at(&pm_tracker.stacks, i)->id, snap, c,
+                                       stack_id(i), snap, c,
                                        &last->rowid);
             last->counts = *c;
         }
         if (rc == 0 && with_churn &&
             (v.alloc_bytes != last->churn_bytes || v.alloc_blocks != last->churn_blocks)) {
             rc = pm_store_set_churn(w.store, w.process,
-                                    pm_stacktab_stack_at(&pm_tracker.stacks, i)->id,
+                                    stack_id(i),
                                     v.alloc_bytes, v.alloc_blocks);
             last->churn_bytes = v.alloc_bytes;
             last->churn_blocks = v.alloc_blocks;
@@ -290,12 +276,14 @@ write_batch(int requests)
     }
     if ((rc = pm_store_begin(w.store)) < 0)
         goto out;
+    double locked = mono_now();     /* BEGIN IMMEDIATE waits while another process writes */
     rc = pm_store_add_timeline(w.store, w.process, now - pm_identity.start_mono,
                                atomic_load(&pm_tracker.heap.bytes), rss_now());
     /* New frames and stacks go out with every tick, on this thread's core, so that the final
      * snapshot, written while the program waits at exit, has little left to do. */
     if (rc == 0)
         rc = flush_interned();
+    double interned = mono_now();
     /* After the final snapshot the interpreter is tearing itself down (module globals freed):
      * later snapshots would show that, not the program. Only the timeline goes on. */
     if (rc == 0 && !w.final_written && pm_options.interval > 0 && now >= w.next_periodic) {
@@ -318,12 +306,16 @@ write_batch(int requests)
         rc = pm_store_end_process(w.store, w.process, (double)ts.tv_sec + ts.tv_nsec / 1e9,
                                   w.end_reason, w.end_status);
     }
+    double written = mono_now();
     if (rc == 0)
         rc = pm_store_commit(w.store);
     else
         pm_store_rollback(w.store);
-    if (mono_now() - now > 0.2)
-        pm_debug("batch %#x took %.3f s", (unsigned)requests, mono_now() - now);
+    double end = mono_now();
+    if (end - now > 0.1)
+        pm_debug("batch %#x took %.3f s: lock wait %.3f, frames and stacks %.3f, snapshots "
+                 "%.3f, commit %.3f", (unsigned)requests, end - now, locked - now,
+                 interned - locked, written - interned, end - written);
 out:
     pthread_mutex_unlock(&w.busy);
     return rc;
