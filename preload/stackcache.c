@@ -20,10 +20,25 @@
 #define GEN_SLOTS 4096u
 #define PROBES 8u
 
+#define MEMO_FRAMES 128u
+
 static const struct pm_pystack_ops *ops;
 static unsigned depth_cap = 128;
 static atomic_bool walking;
 static _Atomic uint32_t code_gen[GEN_SLOTS];
+static _Atomic uint64_t code_frees;     /* any code object freed: memos are stale */
+
+/* This thread's previous capture, outermost frame first, with the running hash through each
+ * frame. Consecutive allocations share most of their callers: only the frames below the shared
+ * part need hashing (on deep stacks the hash chain was half the cost of a capture). */
+struct capture_memo {
+    uint64_t code_frees;    /* code_frees when filled: a freed code's address may be reused */
+    unsigned n;             /* 0 = empty */
+    bool truncated;
+    struct pm_raw_frame outer[MEMO_FRAMES];
+    uint64_t running[MEMO_FRAMES];
+};
+static _Thread_local struct capture_memo memo PM_TLS_IE;
 
 /* ---- lock-free stack cache: 64-bit raw hash -> stack index ---- */
 struct cache_slot {
@@ -63,6 +78,7 @@ pm_stackcache_code_freed(const void *obj)
 {
     atomic_fetch_add_explicit(&code_gen[((uintptr_t)obj >> 4) % GEN_SLOTS], 1,
                                   memory_order_relaxed);
+    atomic_fetch_add_explicit(&code_frees, 1, memory_order_relaxed);
 }
 
 void
@@ -288,6 +304,47 @@ intern_slow(const struct pm_raw_frame *raw, int n, bool truncated, uint64_t key)
     return stack;
 }
 
+static inline bool
+same_frame(const struct pm_raw_frame *a, const struct pm_raw_frame *b)
+{
+    return a->code == b->code && a->lasti == b->lasti;
+}
+
+/* The cache key of raw[0..n) (innermost first), reusing the running hash of the outer frames
+ * this thread's previous capture had too. The guard keeps a signal handler's allocation from
+ * re-entering while the memo is half written. */
+static inline uint64_t
+stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated)
+{
+    struct capture_memo *m = &memo;
+    uint64_t frees = atomic_load_explicit(&code_frees, memory_order_relaxed);
+    unsigned same = 0;
+    uint64_t running;
+
+    if (PM_UNLIKELY(n > MEMO_FRAMES)) {
+        m->n = 0;
+        running = key_seed(truncated);
+        for (unsigned i = n; i-- > 0;)
+            running = frame_hash_step(running, &raw[i]);
+        return key_finish(running, (int)n);
+    }
+    if (m->n && m->truncated == truncated && m->code_frees == frees) {
+        unsigned lim = n < m->n ? n : m->n;
+        while (same < lim && same_frame(&raw[n - 1 - same], &m->outer[same]))
+            same++;
+    }
+    running = same ? m->running[same - 1] : key_seed(truncated);
+    for (unsigned j = same; j < n; j++) {
+        running = frame_hash_step(running, &raw[n - 1 - j]);
+        m->outer[j] = raw[n - 1 - j];
+        m->running[j] = running;
+    }
+    m->n = n;
+    m->truncated = truncated;
+    m->code_frees = frees;
+    return key_finish(running, (int)n);
+}
+
 uint32_t
 pm_capture_stack(void)
 {
@@ -305,11 +362,7 @@ pm_capture_stack(void)
     if (more)
         n--;    /* the outermost kept slot becomes the <truncated> marker */
 
-    uint64_t key = key_seed(more);
-    for (int i = n; i-- > 0;)       /* outermost first: prefixes share their running hash */
-        key = frame_hash_step(key, &raw[i]);
-    key = key_finish(key, n);
-
+    uint64_t key = stack_key(raw, (unsigned)n, more);
     uint32_t stack = cache_lookup(key);
     return stack ? stack : intern_slow(raw, n, more, key);
 }
