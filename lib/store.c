@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -193,6 +194,21 @@ prepare_statements(struct pm_store *st, struct pm_diag *diag)
     return 0;
 }
 
+/* Busy handler: the processes of a run share the file and take turns writing. SQLite's default
+ * backs off to 50-100 ms naps, so a waiter oversleeps a lock held for 0.2 s by up to 50 ms, and
+ * a program exiting waits for its final snapshot. Nap 2 ms at a time instead, for up to 10 s. */
+static int
+wait_for_lock(void *unused, int attempts)
+{
+    const struct timespec nap = { 0, 2000000 };
+
+    (void)unused;
+    if (attempts >= 5000)
+        return 0;
+    nanosleep(&nap, NULL);
+    return 1;
+}
+
 int
 pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
 {
@@ -214,9 +230,11 @@ pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
         rc = fail_sqlite(st, diag, "cannot open the profile");
         goto fail;
     }
-    sqlite3_busy_timeout(st->db, 10000);    /* other processes of the run share the file */
-    if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536", NULL,
-                     NULL, NULL) != SQLITE_OK) {
+    sqlite3_busy_handler(st->db, wait_for_lock, NULL);
+    /* The page cache may grow to 64 MiB: a stack table larger than the cache is re-read on
+     * every batch of inserts. */
+    if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+                     "PRAGMA cache_size = -65536", NULL, NULL, NULL) != SQLITE_OK) {
         rc = fail_sqlite(st, diag, "not an SQLite file or not writable");
         goto fail;
     }
