@@ -51,10 +51,12 @@ home_slot(const struct pm_addrmap_shard *s, uint64_t h)
 }
 
 static inline void
-shard_lock(struct pm_addrmap_shard *s)
+shard_lock(const struct pm_addrmap *m, struct pm_addrmap_shard *s)
 {
     unsigned spins = 0;
 
+    if (m->unlocked)
+        return;
     while (atomic_flag_test_and_set_explicit(&s->lock, memory_order_acquire)) {
         if (++spins > 64) {
             sched_yield();
@@ -66,8 +68,10 @@ shard_lock(struct pm_addrmap_shard *s)
 }
 
 static inline void
-shard_unlock(struct pm_addrmap_shard *s)
+shard_unlock(const struct pm_addrmap *m, struct pm_addrmap_shard *s)
 {
+    if (m->unlocked)
+        return;
     atomic_flag_clear_explicit(&s->lock, memory_order_release);
 }
 
@@ -80,6 +84,22 @@ pm_addrmap_init(struct pm_addrmap *m)
 }
 
 void
+pm_addrmap_init_unlocked(struct pm_addrmap *m)
+{
+    pm_addrmap_init(m);
+    m->unlocked = true;
+    /* without it the map is only slower */
+    m->nursery = pm_calloc(PM_ADDRMAP_NURSERY_SLOTS, sizeof(struct pm_addrmap_entry));
+}
+
+/* The nursery slot of a hash: well-mixed product bits below the shard's. */
+static inline struct pm_addrmap_entry *
+nursery_slot(struct pm_addrmap *m, uint64_t h)
+{
+    return &m->nursery[(h >> 48) & (PM_ADDRMAP_NURSERY_SLOTS - 1)];
+}
+
+void
 pm_addrmap_release(struct pm_addrmap *m)
 {
     for (size_t i = 0; i < PM_ADDRMAP_SHARDS; i++) {
@@ -87,6 +107,9 @@ pm_addrmap_release(struct pm_addrmap *m)
         m->shard[i].slot = NULL;
         m->shard[i].capacity = m->shard[i].count = 0;
     }
+    pm_free(m->nursery);
+    m->nursery = NULL;
+    m->nursery_count = 0;
 }
 
 static void
@@ -142,19 +165,17 @@ lookup(const struct pm_addrmap_shard *s, uintptr_t addr, uint64_t h)
     }
 }
 
-int
-pm_addrmap_insert(struct pm_addrmap *m, uintptr_t addr, uint64_t size, enum pm_kind kind,
-                  uint32_t stack, struct pm_block_info *replaced)
+static int
+shard_insert(struct pm_addrmap *m, uintptr_t addr, uint64_t h, uint64_t meta,
+             struct pm_block_info *replaced)
 {
-    uint64_t h = addr_hash(addr);
     struct pm_addrmap_shard *s = shard_of(m, h);
-    uint64_t meta = pack(size, kind, stack);
     uint32_t at;
     int rc = 0;
 
-    shard_lock(s);
+    shard_lock(m, s);
     if (5 * (uint64_t)(s->count + 1) > 4 * (uint64_t)s->capacity && grow(s) < 0) {
-        shard_unlock(s);
+        shard_unlock(m, s);
         return -ENOMEM;
     }
     /* one probe: either addr is there (a free we missed) or the first empty slot is its place */
@@ -174,8 +195,57 @@ pm_addrmap_insert(struct pm_addrmap *m, uintptr_t addr, uint64_t size, enum pm_k
             at = 0;
     }
     s->slot[at].meta = meta;
-    shard_unlock(s);
+    shard_unlock(m, s);
     return rc;
+}
+
+int
+pm_addrmap_insert(struct pm_addrmap *m, uintptr_t addr, uint64_t size, enum pm_kind kind,
+                  uint32_t stack, struct pm_block_info *replaced)
+{
+    uint64_t h = addr_hash(addr);
+    uint64_t meta = pack(size, kind, stack);
+
+    if (m->nursery) {
+        struct pm_addrmap_entry *e = nursery_slot(m, h);
+        int rc = 0;
+        if (e->addr == addr) {
+            unpack(e->meta, replaced);
+            e->meta = meta;
+            return 1;
+        }
+        if (e->addr)
+            rc = shard_insert(m, e->addr, addr_hash(e->addr), e->meta, replaced);
+        else
+            m->nursery_count++;
+        if (rc < 0) {
+            m->nursery_count--;     /* the displaced block is lost: tracking stops anyway */
+            e->addr = 0;
+            return rc;
+        }
+        e->addr = addr;
+        e->meta = meta;
+        return rc;
+    }
+    return shard_insert(m, addr, h, meta, replaced);
+}
+
+/* Takes addr out of the nursery if it is there. */
+static inline bool
+nursery_take(struct pm_addrmap *m, uintptr_t addr, uint64_t h, struct pm_block_info *info,
+             bool remove)
+{
+    struct pm_addrmap_entry *e;
+
+    if (!m->nursery || (e = nursery_slot(m, h))->addr != addr)
+        return false;
+    unpack(e->meta, info);
+    if (remove) {
+        e->addr = 0;
+        e->meta = 0;
+        m->nursery_count--;
+    }
+    return true;
 }
 
 /* Backward-shift deletion: pull later members of the probe run into the hole. */
@@ -206,14 +276,16 @@ pm_addrmap_remove(struct pm_addrmap *m, uintptr_t addr, struct pm_block_info *in
     struct pm_addrmap_shard *s = shard_of(m, h);
     int64_t at;
 
-    shard_lock(s);
+    if (nursery_take(m, addr, h, info, true))
+        return true;
+    shard_lock(m, s);
     at = lookup(s, addr, h);
     if (at >= 0) {
         unpack(s->slot[at].meta, info);
         delete_at(s, (uint32_t)at);
         s->count--;
     }
-    shard_unlock(s);
+    shard_unlock(m, s);
     return at >= 0;
 }
 
@@ -224,18 +296,20 @@ pm_addrmap_find(struct pm_addrmap *m, uintptr_t addr, struct pm_block_info *info
     struct pm_addrmap_shard *s = shard_of(m, h);
     int64_t at;
 
-    shard_lock(s);
+    if (nursery_take(m, addr, h, info, false))
+        return true;
+    shard_lock(m, s);
     at = lookup(s, addr, h);
     if (at >= 0)
         unpack(s->slot[at].meta, info);
-    shard_unlock(s);
+    shard_unlock(m, s);
     return at >= 0;
 }
 
 size_t
 pm_addrmap_count(const struct pm_addrmap *m)
 {
-    size_t n = 0;
+    size_t n = __atomic_load_n(&m->nursery_count, __ATOMIC_RELAXED);
 
     for (size_t i = 0; i < PM_ADDRMAP_SHARDS; i++)
         n += __atomic_load_n(&m->shard[i].count, __ATOMIC_RELAXED);
@@ -245,7 +319,7 @@ pm_addrmap_count(const struct pm_addrmap *m)
 size_t
 pm_addrmap_bytes(const struct pm_addrmap *m)
 {
-    size_t n = sizeof(*m);
+    size_t n = sizeof(*m) + (m->nursery ? PM_ADDRMAP_NURSERY_SLOTS * sizeof(*m->nursery) : 0);
 
     for (size_t i = 0; i < PM_ADDRMAP_SHARDS; i++)
         n += (size_t)__atomic_load_n(&m->shard[i].capacity, __ATOMIC_RELAXED) *
@@ -257,12 +331,12 @@ void
 pm_addrmap_lock_all(struct pm_addrmap *m)
 {
     for (size_t i = 0; i < PM_ADDRMAP_SHARDS; i++)
-        shard_lock(&m->shard[i]);
+        shard_lock(m, &m->shard[i]);
 }
 
 void
 pm_addrmap_unlock_all(struct pm_addrmap *m)
 {
     for (size_t i = PM_ADDRMAP_SHARDS; i-- > 0;)
-        shard_unlock(&m->shard[i]);
+        shard_unlock(m, &m->shard[i]);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The live-block table: address -> (size, kind, stack), sharded by address with one short
- * spinlock per shard (no global lock on the allocation path, DESIGN §2.9). 16 bytes per entry,
+ * spinlock per shard (no global lock on the allocation path, DESIGN §2.9), or, for callers that
+ * never overlap, no locks and a nursery in front (see pm_addrmap_init_unlocked). 16 bytes per entry,
  * grown to the next size class (~1.25x) at 4/5 load: 20-25 bytes of tool memory per live block. Hook-safe: it
  * allocates only from pymem's arena, and only when a shard grows. */
 #pragma once
@@ -34,12 +35,27 @@ struct pm_addrmap_shard {
     struct pm_addrmap_entry *slot;
 } __attribute__((aligned(64)));
 
+#define PM_ADDRMAP_NURSERY_SLOTS 1024u
+
 struct pm_addrmap {
     struct pm_addrmap_shard shard[PM_ADDRMAP_SHARDS];
+    bool unlocked;      /* the callers serialize every call (the GIL): no shard locks */
+    /* Unlocked maps only: a small direct-mapped front for new blocks. Most Python objects die
+     * young; those are born and freed here, in 16 KiB that stay in cache, and never touch the
+     * shards, whose random slots cost a cache miss each. A block displaced by a newer one at
+     * its slot moves to the shards. */
+    struct pm_addrmap_entry *nursery;
+    uint32_t nursery_count;
 };
 
 /* Fills a caller-owned map with empty shards. */
 void pm_addrmap_init(struct pm_addrmap *m);
+
+/* The same for a map whose callers never overlap (blocks of the GIL-held Python domains):
+ * its calls take no lock, pm_addrmap_lock_all does nothing, and it has a nursery. A block
+ * recorded twice without a free between is reported (as *replaced) when the newer one is
+ * recorded, or, if the older one had left the nursery, when the newer one leaves it. */
+void pm_addrmap_init_unlocked(struct pm_addrmap *m);
 
 /* Frees the shards' slots. Not concurrent with anything. */
 void pm_addrmap_release(struct pm_addrmap *m);
@@ -60,6 +76,6 @@ bool pm_addrmap_find(struct pm_addrmap *m, uintptr_t addr, struct pm_block_info 
 size_t pm_addrmap_count(const struct pm_addrmap *m);
 size_t pm_addrmap_bytes(const struct pm_addrmap *m);
 
-/* Takes / releases every shard lock in a fixed order (fork handlers). */
+/* Takes / releases every shard lock in a fixed order (fork handlers); no-ops when unlocked. */
 void pm_addrmap_lock_all(struct pm_addrmap *m);
 void pm_addrmap_unlock_all(struct pm_addrmap *m);

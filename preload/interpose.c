@@ -58,7 +58,7 @@ free(void *p)
     ensure_real();
     if (pm_should_track()) {
         struct pm_block_info info;
-        pm_track_take(p, &info);    /* first: the address can be reused at once */
+        pm_track_take(p, PM_KIND_NATIVE, &info);    /* first: the address can be reused at once */
     }
     pm_real.free(p);
 }
@@ -87,7 +87,7 @@ realloc(void *p, size_t size)
     ensure_real();
     if (!pm_should_track())
         return pm_real.realloc(p, size);
-    taken = pm_track_take(p, &info);     /* before: p may be freed and reused inside */
+    taken = pm_track_take(p, PM_KIND_NATIVE, &info);     /* before: p may be freed and reused inside */
     void *q = pm_real.realloc(p, size);
     if (q)
         pm_track_alloc(q, size, PM_KIND_NATIVE);

@@ -67,7 +67,7 @@ py_realloc(void *ctx, void *p, size_t size)
 
     if (!pm_should_track())
         return d->orig.realloc(d->orig.ctx, p, size);
-    taken = p && pm_track_take(p, &info);   /* before: p may be freed and reused inside */
+    taken = p && pm_track_take(p, d->kind, &info);   /* before: p may be freed and reused inside */
     pm_guard_enter();
     void *q = d->orig.realloc(d->orig.ctx, p, size);
     pm_guard_leave();
@@ -94,7 +94,7 @@ py_free(void *ctx, void *p)
         pm_stackcache_note_free(p);
     if (pm_should_track()) {
         struct pm_block_info info;
-        pm_track_take(p, &info);
+        pm_track_take(p, d->kind, &info);
         pm_guard_enter();
         d->orig.free(d->orig.ctx, p);
         pm_guard_leave();

@@ -33,6 +33,7 @@ pm_tracker_init(void)
     uint32_t marker;
 
     pm_addrmap_init(&pm_tracker.live);
+    pm_addrmap_init_unlocked(&pm_tracker.live_python);
     pm_heap_init(&pm_tracker.heap);
     if (pm_stacktab_init(&pm_tracker.stacks) < 0 || pm_heap_reserve(&pm_tracker.heap, 0) < 0)
         return -ENOMEM;
@@ -42,6 +43,13 @@ pm_tracker_init(void)
         return -ENOMEM;
     pm_tracker.truncated_frame = marker;
     return pm_tracker.native_thread_stack && pm_tracker.no_python_stack ? 0 : -ENOMEM;
+}
+
+/* Python-domain blocks are made and freed only under the GIL: their table needs no locks. */
+static inline struct pm_addrmap *
+table_for(enum pm_kind kind)
+{
+    return kind == PM_KIND_PYTHON ? &pm_tracker.live_python : &pm_tracker.live;
 }
 
 void
@@ -60,7 +68,7 @@ pm_track_alloc(void *p, size_t size, enum pm_kind kind)
 
     pm_guard_enter();
     stack = pm_capture_stack();
-    rc = pm_addrmap_insert(&pm_tracker.live, (uintptr_t)p, size, kind, stack, &old);
+    rc = pm_addrmap_insert(table_for(kind), (uintptr_t)p, size, kind, stack, &old);
     if (PM_UNLIKELY(rc == 1))   /* we missed its free (e.g. freed before our hooks were in) */
         pm_heap_update(&pm_tracker.heap, old.stack, old.kind, (int64_t)old.size, -1);
     if (PM_LIKELY(rc >= 0)) {
@@ -73,12 +81,12 @@ pm_track_alloc(void *p, size_t size, enum pm_kind kind)
 }
 
 bool
-pm_track_take(void *p, struct pm_block_info *info)
+pm_track_take(void *p, enum pm_kind kind, struct pm_block_info *info)
 {
     bool found;
 
     pm_guard_enter();
-    found = pm_addrmap_remove(&pm_tracker.live, (uintptr_t)p, info);
+    found = pm_addrmap_remove(table_for(kind), (uintptr_t)p, info);
     if (found)
         pm_heap_update(&pm_tracker.heap, info->stack, info->kind, (int64_t)info->size, -1);
     pm_guard_leave();
@@ -91,8 +99,8 @@ pm_track_restore(void *p, const struct pm_block_info *info)
     struct pm_block_info old;
 
     pm_guard_enter();
-    if (pm_addrmap_insert(&pm_tracker.live, (uintptr_t)p, info->size, info->kind, info->stack,
-                          &old) >= 0)
+    if (pm_addrmap_insert(table_for(info->kind), (uintptr_t)p, info->size, info->kind,
+                          info->stack, &old) >= 0)
         pm_heap_update(&pm_tracker.heap, info->stack, info->kind, (int64_t)info->size, +1);
     pm_guard_leave();
 }

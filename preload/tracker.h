@@ -16,7 +16,8 @@
 #include "stacktab.h"
 
 struct pm_tracker {
-    struct pm_addrmap live;
+    struct pm_addrmap live;         /* raw and native blocks: any thread */
+    struct pm_addrmap live_python;  /* PyMem/PyObject blocks: used only under the GIL */
     struct pm_heap heap;
     struct pm_stacktab stacks;
     uint32_t native_thread_stack;   /* synthetic stacks, interned at start */
@@ -43,8 +44,9 @@ int pm_tracker_init(void);
 /* Records a new block p of size bytes, tagged with the calling thread's Python stack. */
 void pm_track_alloc(void *p, size_t size, enum pm_kind kind);
 
-/* Forgets block p (before it is really freed); true and *info set if it was tracked. */
-bool pm_track_take(void *p, struct pm_block_info *info);
+/* Forgets block p of the given kind (before it is really freed); true and *info set if it was
+ * tracked. PM_KIND_RAW and PM_KIND_NATIVE blocks share a table: either finds both. */
+bool pm_track_take(void *p, enum pm_kind kind, struct pm_block_info *info);
 
 /* Puts back a block taken by pm_track_take (a realloc that failed). */
 void pm_track_restore(void *p, const struct pm_block_info *info);

@@ -189,7 +189,7 @@ write_snapshot(enum pm_snapshot_kind kind)
         .process = w.process,
         .kind = kind,
         .time = peak ? w.peak_seen_time : since_start(),
-        .heap_bytes = peak ? atomic_load(&h->peak_bytes) : atomic_load(&h->bytes),
+        .heap_bytes = peak ? atomic_load(&h->peak_bytes) : pm_heap_bytes(h),
         .rss_bytes = peak ? rss_peak() : rss_now(),
     };
     int64_t snap;
@@ -208,7 +208,8 @@ write_snapshot(enum pm_snapshot_kind kind)
     if (pm_log_level >= PM_LOG_DEBUG)   /* the sizes walk every table: only when asked */
         pm_debug("%s snapshot: tool %lld B = live table %zu (%zu entries) + stacks %zu + "
                  "counters %zu + rest", pm_snapshot_kind_name(kind), (long long)row.tool_bytes,
-                 pm_addrmap_bytes(&pm_tracker.live), pm_addrmap_count(&pm_tracker.live),
+                 pm_addrmap_bytes(&pm_tracker.live) + pm_addrmap_bytes(&pm_tracker.live_python),
+                 pm_addrmap_count(&pm_tracker.live) + pm_addrmap_count(&pm_tracker.live_python),
                  pm_stacktab_bytes(&pm_tracker.stacks),
                  pm_chunked_bytes(&pm_tracker.heap.counters));
     if ((rc = pm_store_add_snapshot(w.store, &row, &snap)) < 0)
@@ -278,7 +279,7 @@ write_batch(int requests)
         goto out;
     double locked = mono_now();     /* BEGIN IMMEDIATE waits while another process writes */
     rc = pm_store_add_timeline(w.store, w.process, now - pm_identity.start_mono,
-                               atomic_load(&pm_tracker.heap.bytes), rss_now());
+                               pm_heap_bytes(&pm_tracker.heap), rss_now());
     /* New frames and stacks go out with every tick, on this thread's core, so that the final
      * snapshot, written while the program waits at exit, has little left to do. */
     if (rc == 0)

@@ -347,3 +347,105 @@ Test(addrmap, four_threads_inserting_and_removing_leave_exactly_the_survivors)
     run_workers(w, remove_rest);
     cr_expect_eq(pm_addrmap_count(&map), 0);
 }
+
+/* ---- unlocked maps (the Python domains, serialized by the GIL) and their nursery ---- */
+
+static struct pm_addrmap gil_map;
+
+static void
+setup_unlocked(void)
+{
+    pm_addrmap_init_unlocked(&gil_map);
+    cr_assert_not_null(gil_map.nursery);
+}
+
+static void
+teardown_unlocked(void)
+{
+    pm_addrmap_release(&gil_map);
+}
+
+TestSuite(addrmap_unlocked, .init = setup_unlocked, .fini = teardown_unlocked);
+
+/* Enough blocks that most leave the nursery for the shards: every one must still be found with
+ * its own record, and removing them all must leave nothing, wherever each one lives. */
+Test(addrmap_unlocked, blocks_in_the_nursery_and_the_shards_keep_their_records)
+{
+    enum { N = 20000 };
+    struct pm_block_info info, old;
+
+    for (uint32_t i = 1; i <= N; i++)
+        cr_assert_eq(pm_addrmap_insert(&gil_map, addr_of(i), i * 8, PM_KIND_PYTHON, i % 5000, &old),
+                     0, "block %u", i);
+    cr_expect_eq(pm_addrmap_count(&gil_map), N);
+    cr_expect_gt(gil_map.nursery_count, 0, "some blocks are still in the nursery");
+    cr_expect_lt(gil_map.nursery_count, N, "most went on to the shards");
+    for (uint32_t i = 1; i <= N; i += 2) {
+        cr_assert(pm_addrmap_remove(&gil_map, addr_of(i), &info), "block %u", i);
+        cr_assert_eq(info.size, i * 8, "block %u", i);
+        cr_assert_eq(info.stack, i % 5000, "block %u", i);
+    }
+    cr_expect_eq(pm_addrmap_count(&gil_map), N / 2);
+    for (uint32_t i = 1; i <= N; i++) {
+        bool found = pm_addrmap_find(&gil_map, addr_of(i), &info);
+        cr_assert_eq(found, i % 2 == 0, "block %u", i);
+        if (found)
+            cr_assert_eq(info.size, i * 8, "block %u", i);
+    }
+    for (uint32_t i = 2; i <= N; i += 2)
+        cr_assert(pm_addrmap_remove(&gil_map, addr_of(i), &info), "block %u", i);
+    cr_expect_eq(pm_addrmap_count(&gil_map), 0);
+    cr_expect_eq(gil_map.nursery_count, 0);
+    cr_expect_not(pm_addrmap_remove(&gil_map, addr_of(1), &info), "nothing is removed twice");
+}
+
+/* Short-lived blocks (the common Python case) are born and die in the nursery. */
+Test(addrmap_unlocked, a_block_freed_young_never_reaches_the_shards)
+{
+    struct pm_block_info info, old;
+
+    for (uint32_t round = 0; round < 1000; round++) {
+        for (uint32_t i = 1; i <= 8; i++)
+            cr_assert_eq(pm_addrmap_insert(&gil_map, addr_of(i), 64, PM_KIND_PYTHON, 3, &old), 0);
+        for (uint32_t i = 1; i <= 8; i++)
+            cr_assert(pm_addrmap_remove(&gil_map, addr_of(i), &info));
+    }
+    size_t in_shards = 0;
+    for (size_t s = 0; s < PM_ADDRMAP_SHARDS; s++)
+        in_shards += gil_map.shard[s].capacity;
+    cr_expect_eq(in_shards, 0, "no shard ever had to grow");
+    cr_expect_eq(pm_addrmap_count(&gil_map), 0);
+}
+
+/* A block recorded twice without a free (a free we missed) is reported once, with the older
+ * record: at once while the older one is in the nursery, else when the newer one leaves it. */
+Test(addrmap_unlocked, a_missed_free_is_reported_once_with_the_old_record)
+{
+    struct pm_block_info info, old = { 0 };
+    uintptr_t a = addr_of(7);
+    int replaced = 0;
+
+    cr_assert_eq(pm_addrmap_insert(&gil_map, a, 100, PM_KIND_PYTHON, 1, &old), 0);
+    cr_expect_eq(pm_addrmap_insert(&gil_map, a, 200, PM_KIND_PYTHON, 2, &old), 1, "in the nursery");
+    cr_expect_eq(old.size, 100);
+    cr_expect_eq(old.stack, 1);
+
+    /* push it out to the shards, then record it again: reported when the new one leaves */
+    for (uint32_t i = 1000; i < 1000 + 8 * PM_ADDRMAP_NURSERY_SLOTS; i++)
+        replaced += pm_addrmap_insert(&gil_map, addr_of(i), 16, PM_KIND_PYTHON, 9, &old) == 1;
+    cr_expect_eq(replaced, 0, "distinct addresses replace nothing");
+    cr_expect_eq(pm_addrmap_count(&gil_map), 1 + 8 * PM_ADDRMAP_NURSERY_SLOTS);
+    pm_addrmap_insert(&gil_map, a, 300, PM_KIND_PYTHON, 3, &old);
+    for (uint32_t i = 100000; i < 100000 + 8 * PM_ADDRMAP_NURSERY_SLOTS; i++) {
+        memset(&old, 0, sizeof(old));
+        if (pm_addrmap_insert(&gil_map, addr_of(i), 16, PM_KIND_PYTHON, 9, &old) == 1) {
+            replaced++;
+            cr_expect_eq(old.size, 200, "the older record is the one reported");
+            cr_expect_eq(old.stack, 2);
+        }
+    }
+    cr_expect_eq(replaced, 1);
+    cr_assert(pm_addrmap_remove(&gil_map, a, &info));
+    cr_expect_eq(info.size, 300, "the newest record is the live one");
+    cr_expect_not(pm_addrmap_find(&gil_map, a, &info));
+}
