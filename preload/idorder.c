@@ -69,11 +69,3 @@ pm_idorder_extend(struct pm_idorder *o, uint32_t to, pm_id_of_fn id_of)
     o->len = to;
     return 0;
 }
-
-void
-pm_idorder_release(struct pm_idorder *o)
-{
-    pm_free(o->idx);
-    o->idx = NULL;
-    o->len = 0;
-}

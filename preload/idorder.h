@@ -27,5 +27,3 @@ pm_idorder_count(const struct pm_idorder *o)
 {
     return o->len ? o->len - 1 : 0;
 }
-
-void pm_idorder_release(struct pm_idorder *o);

@@ -321,13 +321,6 @@ stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated)
     unsigned same = 0;
     uint64_t running;
 
-    if (PM_UNLIKELY(n > MEMO_FRAMES)) {
-        m->n = 0;
-        running = key_seed(truncated);
-        for (unsigned i = n; i-- > 0;)
-            running = frame_hash_step(running, &raw[i]);
-        return key_finish(running, (int)n);
-    }
     if (m->n && m->truncated == truncated && m->code_frees == frees) {
         unsigned lim = n < m->n ? n : m->n;
         while (same < lim && same_frame(&raw[n - 1 - same], &m->outer[same]))
@@ -336,10 +329,12 @@ stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated)
     running = same ? m->running[same - 1] : key_seed(truncated);
     for (unsigned j = same; j < n; j++) {
         running = frame_hash_step(running, &raw[n - 1 - j]);
-        m->outer[j] = raw[n - 1 - j];
-        m->running[j] = running;
+        if (PM_LIKELY(j < MEMO_FRAMES)) {   /* deeper stacks keep only their outermost part */
+            m->outer[j] = raw[n - 1 - j];
+            m->running[j] = running;
+        }
     }
-    m->n = n;
+    m->n = n < MEMO_FRAMES ? n : MEMO_FRAMES;
     m->truncated = truncated;
     m->code_frees = frees;
     return key_finish(running, (int)n);
