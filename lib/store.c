@@ -32,26 +32,62 @@
                  "ORDER BY id DESC LIMIT 1") \
     X(end_process, "UPDATE process SET end_time = ?2, end_reason = ?3, exit_status = ?4 " \
                    "WHERE id = ?1") \
-    X(add_frame, "INSERT OR IGNORE INTO frame(id, file, function, line) VALUES(?1, ?2, ?3, ?4)") \
-    X(add_stack, "INSERT OR IGNORE INTO stack(id, parent, frame, depth) VALUES(?1, ?2, ?3, ?4)") \
     X(add_snapshot, "INSERT INTO snapshot(process, kind, label, time, heap_bytes, heap_blocks, " \
                     "rss_bytes, tool_bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") \
     X(set_snapshot_blocks, "UPDATE snapshot SET heap_blocks = ?2 WHERE id = ?1") \
-    X(add_live, "INSERT INTO live(process, stack, first_snapshot, bytes, blocks, python_bytes, " \
-                "python_blocks, raw_bytes, raw_blocks, native_bytes, native_blocks) " \
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)") \
-    X(end_live, "UPDATE live SET until_snapshot = ?2 WHERE rowid = ?1") \
-    X(set_churn, "INSERT OR REPLACE INTO churn(process, stack, alloc_bytes, alloc_blocks) " \
-                 "VALUES(?1, ?2, ?3, ?4)") \
+    X(max_live_rowid, "SELECT coalesce(max(rowid), 0) FROM live") \
     X(add_timeline, "INSERT INTO timeline(process, time, heap_bytes, rss_bytes) " \
                     "VALUES(?1, ?2, ?3, ?4)")
+
+
+/* Row inserts go out BATCH_ROWS at a time, as one multi-row statement: per row that costs half
+ * of what one statement per row does (SQLite's per-statement work, binding aside, is as large
+ * as a B-tree insert). Rows wait in the store until their batch is full, until a statement that
+ * depends on them runs, or until commit or close. {name, SQL up to VALUES, columns} */
+#define PM_BATCHES(X) \
+    X(frame, "INSERT OR IGNORE INTO frame(id, file, function, line)", 4) \
+    X(stack, "INSERT OR IGNORE INTO stack(id, parent, frame, depth)", 4) \
+    X(live, "INSERT INTO live(rowid, process, stack, first_snapshot, bytes, blocks, " \
+            "python_bytes, python_blocks, raw_bytes, raw_blocks, native_bytes, native_blocks)", 12) \
+    X(churn, "INSERT OR REPLACE INTO churn(process, stack, alloc_bytes, alloc_blocks)", 4)
+
+#define BATCH_ROWS 64
+#define BATCH_MAX_COLS 12
+
+/* One value of a buffered row: an integer, or borrowed text when text is not NULL. */
+struct cell {
+    int64_t i;
+    const char *text;
+};
+
+struct batch {
+    const char *name;
+    int ncol, n;                /* n rows buffered */
+    sqlite3_stmt *one, *many;   /* INSERT of one row, of BATCH_ROWS rows */
+    struct cell row[BATCH_ROWS][BATCH_MAX_COLS];
+};
+
+/* Ends of live rows: one UPDATE ... WHERE rowid IN (BATCH_ROWS ids), all with the same end. */
+struct end_batch {
+    sqlite3_stmt *stmt;
+    int64_t until;
+    int n;
+    int64_t rowid[BATCH_ROWS];
+};
 
 struct pm_store {
     sqlite3 *db;
 #define PM_STMT_FIELD(name, sql) sqlite3_stmt *name;
     PM_STATEMENTS(PM_STMT_FIELD)
 #undef PM_STMT_FIELD
+#define PM_BATCH_FIELD(name, sql, ncol) struct batch name;
+    PM_BATCHES(PM_BATCH_FIELD)
+#undef PM_BATCH_FIELD
+    struct end_batch ends;
+    int64_t next_live_rowid;    /* 0 = not known in this transaction yet */
 };
+
+static void discard_pending(struct pm_store *st);
 
 /* SQLite allocates from pymem's arena, never from the profiled program's heap. */
 static void *sq_malloc(int n) { return pm_malloc((size_t)n); }
@@ -184,13 +220,65 @@ create_schema(struct pm_store *st, struct pm_diag *diag)
 }
 
 static int
+prepare(struct pm_store *st, const char *sql, sqlite3_stmt **out)
+{
+    return sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) == SQLITE_OK
+               ? 0
+               : -PM_ESQLITE;
+}
+
+/* Appends "(?, ?, ...)" rows of ncol parameters to the text at sql (room for cap bytes). */
+static void
+values_rows(char *sql, size_t cap, int ncol, int rows)
+{
+    size_t len = strlen(sql);
+
+    len += (size_t)snprintf(sql + len, cap - len, " VALUES");
+    for (int r = 0; r < rows && len < cap; r++)
+        for (int c = 0; c < ncol && len < cap; c++)
+            len += (size_t)snprintf(sql + len, cap - len, "%s?%s", c ? ", " : r ? ", (" : "(",
+                                    c == ncol - 1 ? ")" : "");
+}
+
+static int
+prepare_batch(struct pm_store *st, struct batch *b, const char *name, const char *head, int ncol)
+{
+    char sql[BATCH_ROWS * BATCH_MAX_COLS * 4 + 512];
+
+    b->name = name;
+    b->ncol = ncol;
+    snprintf(sql, sizeof(sql), "%s", head);
+    values_rows(sql, sizeof(sql), ncol, 1);
+    if (prepare(st, sql, &b->one) < 0)
+        return -PM_ESQLITE;
+    snprintf(sql, sizeof(sql), "%s", head);
+    values_rows(sql, sizeof(sql), ncol, BATCH_ROWS);
+    return prepare(st, sql, &b->many);
+}
+
+static int
 prepare_statements(struct pm_store *st, struct pm_diag *diag)
 {
+    char sql[BATCH_ROWS * 4 + 128];
+    size_t len;
+
 #define PM_STMT_PREPARE(name, sql) \
-    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->name, NULL) != SQLITE_OK) \
+    if (prepare(st, sql, &st->name) < 0) \
         return fail_sqlite(st, diag, "cannot prepare " #name);
     PM_STATEMENTS(PM_STMT_PREPARE)
 #undef PM_STMT_PREPARE
+#define PM_BATCH_PREPARE(name, sql, ncol) \
+    if (prepare_batch(st, &st->name, #name, sql, ncol) < 0) \
+        return fail_sqlite(st, diag, "cannot prepare " #name " rows");
+    PM_BATCHES(PM_BATCH_PREPARE)
+#undef PM_BATCH_PREPARE
+    len = (size_t)snprintf(sql, sizeof(sql),
+                           "UPDATE live SET until_snapshot = ?1 WHERE rowid IN (?2");
+    for (int i = 1; i < BATCH_ROWS; i++)
+        len += (size_t)snprintf(sql + len, sizeof(sql) - len, ", ?%d", i + 2);
+    snprintf(sql + len, sizeof(sql) - len, ")");
+    if (prepare(st, sql, &st->ends.stmt) < 0)
+        return fail_sqlite(st, diag, "cannot prepare live row ends");
     return 0;
 }
 
@@ -247,14 +335,28 @@ fail:
     return rc;
 }
 
+static void
+finalize_statements(struct pm_store *st)
+{
+#define PM_STMT_FINALIZE(name, sql) sqlite3_finalize(st->name);
+    PM_STATEMENTS(PM_STMT_FINALIZE)
+#undef PM_STMT_FINALIZE
+#define PM_BATCH_FINALIZE(name, sql, ncol) \
+    sqlite3_finalize(st->name.one); \
+    sqlite3_finalize(st->name.many);
+    PM_BATCHES(PM_BATCH_FINALIZE)
+#undef PM_BATCH_FINALIZE
+    sqlite3_finalize(st->ends.stmt);
+}
+
 void
 pm_store_close(struct pm_store *st)
 {
     if (!st)
         return;
-#define PM_STMT_FINALIZE(name, sql) sqlite3_finalize(st->name);
-    PM_STATEMENTS(PM_STMT_FINALIZE)
-#undef PM_STMT_FINALIZE
+    if (st->db)
+        pm_store_flush(st);     /* rows added outside a transaction */
+    finalize_statements(st);
     sqlite3_close(st->db);
     pm_free(st);
 }
@@ -317,6 +419,7 @@ pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, int n)
     if (devnull >= 0)
         close(devnull);
     sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    discard_pending(st);        /* nothing may be written through this connection any more */
     pm_store_close(st);
     return 0;
 leak:
@@ -342,9 +445,112 @@ run(sqlite3_stmt *s)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -PM_ESQLITE;
 }
 
-int pm_store_begin(struct pm_store *st) { return run(st->begin); }
-int pm_store_commit(struct pm_store *st) { return run(st->commit); }
-void pm_store_rollback(struct pm_store *st) { run(st->rollback); }
+/* Binds row r of b's buffer to parameters from `first` on. */
+static void
+bind_row(sqlite3_stmt *s, int first, const struct batch *b, int r)
+{
+    for (int c = 0; c < b->ncol; c++) {
+        const struct cell *v = &b->row[r][c];
+        if (v->text)
+            sqlite3_bind_text(s, first + c, v->text, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_int64(s, first + c, v->i);
+    }
+}
+
+/* Writes b's buffered rows: a full batch in one statement, a partial one row by row. */
+static int
+flush_batch(struct batch *b)
+{
+    int rc = 0, n = b->n;
+
+    b->n = 0;
+    if (n == BATCH_ROWS) {
+        for (int r = 0; r < n; r++)
+            bind_row(b->many, 1 + r * b->ncol, b, r);
+        return run(b->many);
+    }
+    for (int r = 0; r < n && rc == 0; r++) {
+        bind_row(b->one, 1, b, r);
+        rc = run(b->one);
+    }
+    return rc;
+}
+
+static int
+flush_ends(struct end_batch *e)
+{
+    int n = e->n;
+
+    if (!n)
+        return 0;
+    e->n = 0;
+    sqlite3_bind_int64(e->stmt, 1, e->until);
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_int64(e->stmt, 2 + i, e->rowid[i]);
+    return run(e->stmt);    /* unused ids stay NULL: "rowid IN (NULL)" matches nothing */
+}
+
+/* The next free cell row of b; flushes b first when it is full. */
+static struct cell *
+batch_row(struct batch *b, int *rc)
+{
+    *rc = b->n == BATCH_ROWS ? flush_batch(b) : 0;
+    return b->row[b->n++];
+}
+
+static void
+discard_pending(struct pm_store *st)
+{
+#define PM_BATCH_DISCARD(name, sql, ncol) st->name.n = 0;
+    PM_BATCHES(PM_BATCH_DISCARD)
+#undef PM_BATCH_DISCARD
+    st->ends.n = 0;
+    st->next_live_rowid = 0;
+}
+
+int
+pm_store_flush(struct pm_store *st)
+{
+    int rc = 0;
+
+    /* live rows before their ends: a row may end in the batch that started it */
+#define PM_BATCH_FLUSH(name, sql, ncol) \
+    if (rc == 0) \
+        rc = flush_batch(&st->name);
+    PM_BATCHES(PM_BATCH_FLUSH)
+#undef PM_BATCH_FLUSH
+    if (rc == 0)
+        rc = flush_ends(&st->ends);
+    if (rc < 0)
+        discard_pending(st);
+    if (sqlite3_get_autocommit(st->db))
+        st->next_live_rowid = 0;    /* outside a transaction another process may insert */
+    return rc;
+}
+
+int
+pm_store_begin(struct pm_store *st)
+{
+    st->next_live_rowid = 0;
+    return run(st->begin);
+}
+
+int
+pm_store_commit(struct pm_store *st)
+{
+    int rc = pm_store_flush(st);
+
+    st->next_live_rowid = 0;
+    return rc < 0 ? rc : run(st->commit);
+}
+
+void
+pm_store_rollback(struct pm_store *st)
+{
+    discard_pending(st);
+    run(st->rollback);
+}
 
 static void
 bind_text(sqlite3_stmt *s, int i, const char *text)
@@ -418,25 +624,27 @@ int
 pm_store_add_frame(struct pm_store *st, int64_t id, const char *file, const char *function,
                    int line)
 {
-    sqlite3_stmt *s = st->add_frame;
+    int rc;
+    struct cell *v = batch_row(&st->frame, &rc);
 
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_text(s, 2, file, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, function, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 4, line);
-    return run(s);
+    v[0] = (struct cell){ .i = id };
+    v[1] = (struct cell){ .text = file };
+    v[2] = (struct cell){ .text = function };
+    v[3] = (struct cell){ .i = line };
+    return rc;
 }
 
 int
 pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t frame, int depth)
 {
-    sqlite3_stmt *s = st->add_stack;
+    int rc;
+    struct cell *v = batch_row(&st->stack, &rc);
 
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, parent);
-    sqlite3_bind_int64(s, 3, frame);
-    sqlite3_bind_int(s, 4, depth);
-    return run(s);
+    v[0] = (struct cell){ .i = id };
+    v[1] = (struct cell){ .i = parent };
+    v[2] = (struct cell){ .i = frame };
+    v[3] = (struct cell){ .i = depth };
+    return rc;
 }
 
 int
@@ -467,47 +675,72 @@ pm_store_set_snapshot_blocks(struct pm_store *st, int64_t snapshot, int64_t bloc
     return run(st->set_snapshot_blocks);
 }
 
+/* Live rows get their rowids from us, so that they can be buffered: we hold the write lock,
+ * so nobody else inserts meanwhile. */
+static int
+next_live_rowid(struct pm_store *st, int64_t *rowid)
+{
+    if (!st->next_live_rowid) {
+        if (sqlite3_step(st->max_live_rowid) != SQLITE_ROW) {
+            sqlite3_reset(st->max_live_rowid);
+            return -PM_ESQLITE;
+        }
+        st->next_live_rowid = sqlite3_column_int64(st->max_live_rowid, 0) + 1;
+        sqlite3_reset(st->max_live_rowid);
+    }
+    *rowid = st->next_live_rowid++;
+    return 0;
+}
+
 int
 pm_store_add_live(struct pm_store *st, int64_t process, int64_t stack, int64_t snapshot,
                   const struct pm_counts *c, int64_t *rowid)
 {
-    sqlite3_stmt *s = st->add_live;
     int rc;
 
-    sqlite3_bind_int64(s, 1, process);
-    sqlite3_bind_int64(s, 2, stack);
-    sqlite3_bind_int64(s, 3, snapshot);
-    sqlite3_bind_int64(s, 4, pm_counts_bytes(c));
-    sqlite3_bind_int64(s, 5, pm_counts_blocks(c));
-    for (int k = 0; k < PM_KIND_COUNT; k++) {
-        sqlite3_bind_int64(s, 6 + 2 * k, c->bytes[k]);
-        sqlite3_bind_int64(s, 7 + 2 * k, c->blocks[k]);
-    }
-    if ((rc = run(s)) < 0)
+    if ((rc = next_live_rowid(st, rowid)) < 0)
         return rc;
-    *rowid = sqlite3_last_insert_rowid(st->db);
-    return 0;
+    struct cell *v = batch_row(&st->live, &rc);
+    v[0] = (struct cell){ .i = *rowid };
+    v[1] = (struct cell){ .i = process };
+    v[2] = (struct cell){ .i = stack };
+    v[3] = (struct cell){ .i = snapshot };
+    v[4] = (struct cell){ .i = pm_counts_bytes(c) };
+    v[5] = (struct cell){ .i = pm_counts_blocks(c) };
+    for (int k = 0; k < PM_KIND_COUNT; k++) {
+        v[6 + 2 * k] = (struct cell){ .i = c->bytes[k] };
+        v[7 + 2 * k] = (struct cell){ .i = c->blocks[k] };
+    }
+    return rc;
 }
 
 int
 pm_store_end_live(struct pm_store *st, int64_t rowid, int64_t until)
 {
-    sqlite3_bind_int64(st->end_live, 1, rowid);
-    sqlite3_bind_int64(st->end_live, 2, until);
-    return run(st->end_live);
+    struct end_batch *e = &st->ends;
+    int rc = 0;
+
+    if (e->n == BATCH_ROWS || (e->n && e->until != until)) {
+        if ((rc = flush_batch(&st->live)) == 0)     /* the row may still be buffered */
+            rc = flush_ends(e);
+    }
+    e->until = until;
+    e->rowid[e->n++] = rowid;
+    return rc;
 }
 
 int
 pm_store_set_churn(struct pm_store *st, int64_t process, int64_t stack, int64_t bytes,
                    int64_t blocks)
 {
-    sqlite3_stmt *s = st->set_churn;
+    int rc;
+    struct cell *v = batch_row(&st->churn, &rc);
 
-    sqlite3_bind_int64(s, 1, process);
-    sqlite3_bind_int64(s, 2, stack);
-    sqlite3_bind_int64(s, 3, bytes);
-    sqlite3_bind_int64(s, 4, blocks);
-    return run(s);
+    v[0] = (struct cell){ .i = process };
+    v[1] = (struct cell){ .i = stack };
+    v[2] = (struct cell){ .i = bytes };
+    v[3] = (struct cell){ .i = blocks };
+    return rc;
 }
 
 int

@@ -56,10 +56,16 @@ int pm_store_list_fds(struct pm_store *st, struct pm_store_fd *fds, int max);
  * another file, the connection is leaked instead and -EBUSY returned. NULL-safe. */
 int pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, int n);
 
-/* Transactions: everything between begin and commit lands at once or not at all. */
+/* Transactions: everything between begin and commit lands at once or not at all. Frame, stack,
+ * live and churn rows are buffered and written in multi-row statements: an error in one may be
+ * reported by a later add, by pm_store_flush or by commit. Commit (and close) flush first;
+ * rollback discards what is buffered. */
 int pm_store_begin(struct pm_store *st);
 int pm_store_commit(struct pm_store *st);
 void pm_store_rollback(struct pm_store *st);
+
+/* Writes every buffered row now. Returns 0 or -PM_ESQLITE (the buffered rows are dropped). */
+int pm_store_flush(struct pm_store *st);
 
 /* Inserts a process row; *id gets its id and *run its run (its own id for a root). */
 int pm_store_add_process(struct pm_store *st, const struct pm_process_row *row, int64_t *id,
@@ -73,7 +79,8 @@ int pm_store_find_process(struct pm_store *st, pid_t pid, int exec_only, int64_t
 int pm_store_end_process(struct pm_store *st, int64_t id, double end_time, const char *reason,
                          int status);
 
-/* Frames and stacks are content-addressed: inserting one twice is a no-op. */
+/* Frames and stacks are content-addressed: inserting one twice is a no-op. The strings are
+ * borrowed until the next flush, commit or close. */
 int pm_store_add_frame(struct pm_store *st, int64_t id, const char *file, const char *function,
                        int line);
 int pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t frame, int depth);

@@ -527,3 +527,57 @@ Test(store, allocation_failures_during_open_are_reported_not_fatal)
     cr_expect_gt(failed, 0, "the seam reached pm_store_open");
     cr_expect_gt(succeeded, 0);
 }
+
+/* Rows are buffered and written 64 to a statement: every count, value and order must come out
+ * as if each had been written alone, across full and partial batches. */
+Test(store, buffered_rows_land_exactly_across_batches)
+{
+    struct pm_store *st = open_store();
+    struct pm_process_row proc = {.pid = 7, .ppid = 1, .argv_json = "[]", .mode = "full",
+                                  .start_time = 1.0};
+    struct pm_snapshot_row s = {.kind = PM_SNAPSHOT_PERIODIC, .time = 1.0};
+    int64_t p, run, snap1, snap2, rowid[200];
+    sqlite3 *db;
+    enum { N = 200 };   /* three full batches and a partial one */
+
+    cr_assert_eq(pm_store_begin(st), 0);
+    cr_assert_eq(pm_store_add_process(st, &proc, &p, &run), 0);
+    s.process = p;
+    cr_assert_eq(pm_store_add_snapshot(st, &s, &snap1), 0);
+    for (int i = 0; i < N; i++) {
+        struct pm_counts c = {.bytes = {i, 0, 1}, .blocks = {1, 0, 1}};
+        cr_assert_eq(pm_store_add_frame(st, 1000 + i, "f.py", "fn", i), 0);
+        cr_assert_eq(pm_store_add_stack(st, 5000 + i, i ? 4999 + i : 0, 1000 + i, i + 1), 0);
+        cr_assert_eq(pm_store_add_live(st, p, 5000 + i, snap1, &c, &rowid[i]), 0);
+        cr_assert_eq(pm_store_set_churn(st, p, 5000 + i, 10 * i, i), 0);
+        if (i)
+            cr_expect_eq(rowid[i], rowid[i - 1] + 1, "rowids are handed out in order");
+    }
+    cr_assert_eq(pm_store_set_churn(st, p, 5000, 777, 7), 0, "replaces a row of an earlier batch");
+    cr_assert_eq(pm_store_add_snapshot(st, &s, &snap2), 0);
+    /* newest first: the first full batch of ends holds rows that are still buffered */
+    for (int i = N - 1; i > 0; i -= 2)
+        cr_assert_eq(pm_store_end_live(st, rowid[i], snap2), 0);
+    cr_assert_eq(pm_store_commit(st), 0);
+
+    cr_assert_eq(pm_store_begin(st), 0);
+    cr_assert_eq(pm_store_add_frame(st, 99999, "gone.py", "fn", 1), 0);
+    pm_store_rollback(st);
+    pm_store_close(st);
+
+    db = open_ro();
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM frame"), N, "the rolled-back frame is not there");
+    cr_expect_eq(q_int(db, "SELECT sum(line) FROM frame"), N * (N - 1) / 2);
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM stack"), N);
+    cr_expect_eq(q_int(db, "SELECT max(depth) FROM stack"), N);
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM live"), N);
+    cr_expect_eq(q_int(db, "SELECT sum(python_bytes) FROM live"), N * (N - 1) / 2);
+    cr_expect_eq(q_int(db, "SELECT sum(bytes) FROM live"), N * (N - 1) / 2 + N);
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM live WHERE until_snapshot IS NOT NULL"), N / 2);
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM live WHERE until_snapshot IS NOT NULL "
+                           "AND (stack - 5000) % 2 = 1"), N / 2, "exactly the odd rows ended");
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM churn"), N);
+    cr_expect_eq(q_int(db, "SELECT alloc_bytes FROM churn WHERE stack = 5000"), 777);
+    cr_expect_eq(q_int(db, "SELECT sum(alloc_blocks) FROM churn"), N * (N - 1) / 2 + 7);
+    sqlite3_close(db);
+}
