@@ -143,14 +143,14 @@ flush_interned(void)
     uint32_t nf = pm_stacktab_frame_count(t), ns = pm_stacktab_stack_count(t);
     uint32_t f0 = w.frames_written ? w.frames_written : 1;
     uint32_t s0 = w.stacks_written ? w.stacks_written : 1;
-    uint32_t *order = NULL;
+    struct pm_keyed *order = NULL;
     int rc = 0;
 
     if (f0 < nf) {
         if (!(order = pm_sorted_by_id(f0, nf, frame_id)))
             return -ENOMEM;
         for (uint32_t k = 0; k < nf - f0 && rc == 0; k++) {
-            const struct pm_frame_rec *f = pm_stacktab_frame_at(t, order[k]);
+            const struct pm_frame_rec *f = pm_stacktab_frame_at(t, order[k].idx);
             rc = pm_store_add_frame(w.store, f->id, f->file, f->function, f->line);
         }
         pm_free(order);
@@ -159,10 +159,10 @@ flush_interned(void)
         if (!(order = pm_sorted_by_id(s0, ns, stack_id)))
             return -ENOMEM;
         for (uint32_t k = 0; k < ns - s0 && rc == 0; k++) {
-            const struct pm_stack_rec *s = pm_stacktab_stack_at(t, order[k]);
+            const struct pm_stack_rec *s = pm_stacktab_stack_at(t, order[k].idx);
             int64_t parent = s->parent ? pm_stacktab_stack_at(t, s->parent)->id : 0;
-            rc = pm_store_add_stack(w.store, s->id, parent, pm_stacktab_frame_at(t, s->frame)->id,
-                                    (int)s->depth);
+            rc = pm_store_add_stack(w.store, order[k].id, parent,
+                                    pm_stacktab_frame_at(t, s->frame)->id, (int)s->depth);
         }
         pm_free(order);
     }
@@ -216,10 +216,11 @@ write_snapshot(enum pm_snapshot_kind kind)
         return rc;
     if ((rc = pm_idorder_extend(&w.order, w.stacks_written, stack_id)) < 0)
         return rc;
-    uint32_t n = pm_idorder_count(&w.order);
+    uint32_t n = w.order.n;
     int64_t blocks = 0;
     for (uint32_t k = 0; k < n && rc == 0; k++) {
-        uint32_t i = w.order.idx[k];
+        uint32_t i = w.order.k[k].idx;
+        int64_t id = w.order.k[k].id;
         struct pm_stack_view v;
         if ((rc = pm_chunked_reserve(&w.last, i)) < 0)
             break;
@@ -232,16 +233,12 @@ write_snapshot(enum pm_snapshot_kind kind)
                 rc = pm_store_end_live(w.store, last->rowid, snap);
             last->rowid = 0;
             if (rc == 0 && !counts_zero(c))
-                rc = pm_store_add_live(w.store, w.process,
-                                       stack_id(i), snap, c,
-                                       &last->rowid);
+                rc = pm_store_add_live(w.store, w.process, id, snap, c, &last->rowid);
             last->counts = *c;
         }
         if (rc == 0 && with_churn &&
             (v.alloc_bytes != last->churn_bytes || v.alloc_blocks != last->churn_blocks)) {
-            rc = pm_store_set_churn(w.store, w.process,
-                                    stack_id(i),
-                                    v.alloc_bytes, v.alloc_blocks);
+            rc = pm_store_set_churn(w.store, w.process, id, v.alloc_bytes, v.alloc_blocks);
             last->churn_bytes = v.alloc_bytes;
             last->churn_blocks = v.alloc_blocks;
         }
