@@ -44,12 +44,9 @@ static _Thread_local struct capture_memo memo PM_TLS_IE;
  * a program allocates from a working set of stacks far smaller than all of them, and a probe
  * of the shared table (megabytes, random) was a cache miss on most events. A key always means
  * the same stack (code generations are part of it), so an entry never needs invalidating. */
-#define FRONT_SLOTS 256u
-struct front_slot {
-    uint64_t key;
-    uint32_t stack;
-};
-static _Thread_local struct front_slot front[FRONT_SLOTS] PM_TLS_IE;
+#define FRONT_SLOTS 1024u     /* 12 KiB a thread; black: 14% of events miss it (256: 22%) */
+static _Thread_local uint64_t front_key[FRONT_SLOTS] PM_TLS_IE;
+static _Thread_local uint32_t front_stack[FRONT_SLOTS] PM_TLS_IE;
 
 /* ---- lock-free stack cache: 64-bit raw hash -> stack index ---- */
 struct cache_slot {
@@ -369,13 +366,13 @@ pm_capture_stack(void)
         n--;    /* the outermost kept slot becomes the <truncated> marker */
 
     uint64_t key = stack_key(raw, (unsigned)n, more);
-    struct front_slot *f = &front[(key >> 7) & (FRONT_SLOTS - 1)];
-    if (PM_LIKELY(f->key == key))
-        return f->stack;
+    uint32_t slot = (uint32_t)(key >> 7) & (FRONT_SLOTS - 1);
+    if (PM_LIKELY(front_key[slot] == key))
+        return front_stack[slot];
     uint32_t stack = cache_lookup(key);
     if (!stack)
         stack = intern_slow(raw, n, more, key);
-    f->key = key;
-    f->stack = stack;
+    front_key[slot] = key;
+    front_stack[slot] = stack;
     return stack;
 }

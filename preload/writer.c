@@ -58,6 +58,7 @@ static struct {
     struct pm_store *store;
     int64_t process, run;
     uint32_t frames_written, stacks_written;
+    double interned_flush_time;     /* when flush_interned last ran */
     struct pm_chunked last;
     struct pm_idorder order;    /* written stacks in id order: snapshot rows go in that order */
     double next_periodic, next_churn, last_peak_time;
@@ -169,8 +170,29 @@ flush_interned(void)
     if (rc == 0) {
         w.frames_written = nf;
         w.stacks_written = ns;
+        w.interned_flush_time = mono_now();
     }
     return rc;
+}
+
+/* New frames and stacks go out ahead of the snapshots that need them, on this thread's core,
+ * so that the final snapshot, written while the program waits at exit, has little left to do.
+ * But stack ids are content hashes, spread over the whole table: any batch of more than a few
+ * hundred rows dirties every page of it, and each commit writes them all to the WAL again. So
+ * a tick flushes only once the new stacks are a quarter of those written (a few full rewrites
+ * while the table grows, instead of one every tick: black's workers spent a third of a core on
+ * it), or when they have waited FLUSH_WAIT seconds. */
+#define FLUSH_WAIT 2.0
+
+static bool
+interned_due(double now)
+{
+    uint32_t ns = pm_stacktab_stack_count(&pm_tracker.stacks);
+    uint32_t written = w.stacks_written ? w.stacks_written : 1;
+
+    if (ns <= written && pm_stacktab_frame_count(&pm_tracker.stacks) <= w.frames_written)
+        return false;
+    return ns - written >= written / 4 || now - w.interned_flush_time >= FLUSH_WAIT;
 }
 
 static bool
@@ -277,9 +299,7 @@ write_batch(int requests)
     double locked = mono_now();     /* BEGIN IMMEDIATE waits while another process writes */
     rc = pm_store_add_timeline(w.store, w.process, now - pm_identity.start_mono,
                                pm_heap_bytes(&pm_tracker.heap), rss_now());
-    /* New frames and stacks go out with every tick, on this thread's core, so that the final
-     * snapshot, written while the program waits at exit, has little left to do. */
-    if (rc == 0)
+    if (rc == 0 && interned_due(now))
         rc = flush_interned();
     double interned = mono_now();
     /* After the final snapshot the interpreter is tearing itself down (module globals freed):
