@@ -1,15 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 #include "idorder.h"
 
-#include <errno.h>
-#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
 
-/* LSD radix sort of k[0..n) by id (ids are 63-bit content hashes: non-negative), 11 bits a
- * pass; tmp has room for n entries. qsort's comparison callback made a snapshot of 130k stacks
- * spend 20 ms here. */
+struct pm_keyed *
+pm_keyed_new(size_t n)
+{
+    return pm_malloc((n ? n : 1) * sizeof(struct pm_keyed));
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+    int64_t x = ((const struct pm_keyed *)a)->id, y = ((const struct pm_keyed *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* LSD radix sort, 11 bits a pass (qsort's comparison callback made a snapshot of 130k stacks
+ * spend 20 ms sorting). Returns the array holding the result: k or tmp. */
 static struct pm_keyed *
 radix_sort(struct pm_keyed *k, struct pm_keyed *tmp, size_t n)
 {
@@ -36,58 +47,31 @@ radix_sort(struct pm_keyed *k, struct pm_keyed *tmp, size_t n)
     return k;
 }
 
+void
+pm_keyed_sort(struct pm_keyed **k, size_t n)
+{
+    struct pm_keyed *tmp = n > 64 ? pm_keyed_new(n) : NULL;
+    struct pm_keyed *sorted;
+
+    if (!tmp) {     /* small, or no memory for the radix sort's second buffer */
+        qsort(*k, n, sizeof(**k), by_id);
+        return;
+    }
+    sorted = radix_sort(*k, tmp, n);
+    pm_free(sorted == *k ? tmp : *k);
+    *k = sorted;
+}
+
 struct pm_keyed *
 pm_sorted_by_id(uint32_t from, uint32_t to, pm_id_of_fn id_of)
 {
     size_t n = to > from ? to - from : 0;
-    struct pm_keyed *k = pm_malloc((n ? n : 1) * sizeof(*k));
-    struct pm_keyed *tmp = pm_malloc((n ? n : 1) * sizeof(*k));
-    struct pm_keyed *sorted;
+    struct pm_keyed *k = pm_keyed_new(n);
 
-    if (!k || !tmp) {
-        pm_free(k);
-        pm_free(tmp);
+    if (!k)
         return NULL;
-    }
     for (size_t i = 0; i < n; i++)
         k[i] = (struct pm_keyed){ id_of(from + (uint32_t)i), from + (uint32_t)i };
-    sorted = radix_sort(k, tmp, n);
-    pm_free(sorted == k ? tmp : k);
-    return sorted;
-}
-
-int
-pm_idorder_extend(struct pm_idorder *o, uint32_t to, pm_id_of_fn id_of)
-{
-    uint32_t from = o->n + 1, n = to > from ? to - from : 0;
-    struct pm_keyed *run, *merged;
-    uint32_t i = 0, j = 0, m = 0;
-
-    if (!n)
-        return 0;
-    run = pm_sorted_by_id(from, to, id_of);
-    merged = pm_malloc(((size_t)o->n + n) * sizeof(*merged));
-    if (!run || !merged) {
-        pm_free(run);
-        pm_free(merged);
-        return -ENOMEM;
-    }
-    while (i < o->n && j < n)
-        merged[m++] = o->k[i].id <= run[j].id ? o->k[i++] : run[j++];
-    memcpy(merged + m, o->k + i, (o->n - i) * sizeof(*merged));
-    m += o->n - i;
-    memcpy(merged + m, run + j, (n - j) * sizeof(*merged));
-    pm_free(run);
-    pm_free(o->k);
-    o->k = merged;
-    o->n += n;
-    return 0;
-}
-
-void
-pm_idorder_release(struct pm_idorder *o)
-{
-    pm_free(o->k);
-    o->k = NULL;
-    o->n = 0;
+    pm_keyed_sort(&k, n);
+    return k;
 }
