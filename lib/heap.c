@@ -5,21 +5,58 @@
 #include <sched.h>
 #include <string.h>
 
+#include "pm.h"
+
 #define STATE_OPEN UINT64_C(1)
 
+#define LOCKED 1u
+
+/* Takes the stack's lock for generation gen. A lock word of an older generation is free whatever
+ * its lock bit says (a thread of the parent may have held it at the fork): whoever takes it from
+ * there resets the counts to gen, under the lock. */
 static inline void
-counters_lock(struct pm_shared_counters *c)
+counters_lock(struct pm_shared_counters *c, uint32_t gen)
 {
-    while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire)) {
-        while (atomic_load_explicit(&c->lock, memory_order_relaxed))
+    unsigned mine = gen << 1, seen = atomic_load_explicit(&c->lock, memory_order_relaxed);
+
+    for (;;) {
+        if ((seen >> 1) != gen) {
+            if (atomic_compare_exchange_weak_explicit(&c->lock, &seen, mine | LOCKED,
+                                                      memory_order_acquire, memory_order_relaxed)) {
+                memcpy(c->peak_bytes, c->live_bytes, sizeof(c->peak_bytes));
+                memcpy(c->peak_blocks, c->live_blocks, sizeof(c->peak_blocks));
+                c->alloc_bytes = c->alloc_blocks = 0;
+                c->epoch = 0;
+                return;
+            }
+        } else if (!(seen & LOCKED)) {
+            if (atomic_compare_exchange_weak_explicit(&c->lock, &seen, mine | LOCKED,
+                                                      memory_order_acquire, memory_order_relaxed))
+                return;
+        } else {
             __builtin_ia32_pause();
+            seen = atomic_load_explicit(&c->lock, memory_order_relaxed);
+        }
     }
 }
 
 static inline void
-counters_unlock(struct pm_shared_counters *c)
+counters_unlock(struct pm_shared_counters *c, uint32_t gen)
 {
-    atomic_store_explicit(&c->lock, 0, memory_order_release);
+    atomic_store_explicit(&c->lock, gen << 1, memory_order_release);
+}
+
+/* Under the GIL: counts of an older generation are the parent's; restart them. */
+static inline void
+gil_counters_current(struct pm_gil_counters *c, uint32_t gen)
+{
+    if (PM_UNLIKELY(c->gen != gen)) {
+        c->peak_bytes = c->live_bytes;
+        c->peak_blocks = c->live_blocks;
+        c->alloc_bytes = c->alloc_blocks = 0;
+        c->epoch = 0;
+        c->gen = gen;
+    }
 }
 
 void
@@ -90,6 +127,7 @@ update_python(struct pm_heap *h, struct pm_gil_counters *c, uint32_t epoch, int6
 {
     int64_t delta = sign > 0 ? bytes : -bytes;
 
+    gil_counters_current(c, h->gen);
     epoch = fold_epoch(h, epoch);
     if ((int32_t)(epoch - c->epoch) > 0) {
         c->peak_bytes = c->live_bytes;
@@ -114,7 +152,7 @@ update_shared(struct pm_heap *h, struct pm_shared_counters *c, uint32_t epoch, u
 {
     int64_t delta = sign > 0 ? bytes : -bytes;
 
-    counters_lock(c);
+    counters_lock(c, h->gen);
     epoch = fold_epoch(h, epoch);
     if ((int32_t)(epoch - c->epoch) > 0) {
         memcpy(c->peak_bytes, c->live_bytes, sizeof(c->peak_bytes));
@@ -127,7 +165,7 @@ update_shared(struct pm_heap *h, struct pm_shared_counters *c, uint32_t epoch, u
         c->alloc_bytes += bytes;
         c->alloc_blocks++;
     }
-    counters_unlock(c);
+    counters_unlock(c, h->gen);
     int64_t mine = atomic_fetch_add_explicit(&h->shared_bytes, delta, memory_order_relaxed) + delta;
     return mine + atomic_load_explicit(&h->gil_bytes, memory_order_relaxed);
 }
@@ -157,7 +195,11 @@ pm_heap_read(struct pm_heap *h, uint32_t idx, struct pm_stack_view *out)
     bool open = st & STATE_OPEN;
     const struct pm_gil_counters *g = &c->gil;
     const struct pm_shared_counters *s = &c->shared;
-    bool g_live = open || g->epoch != epoch, s_live = open || s->epoch != epoch;
+    /* counts of an older generation: untouched since the fork, so they are the child's peak
+     * picture too, and the child has allocated nothing there */
+    bool g_old = g->gen != h->gen;
+    bool s_old = (atomic_load_explicit(&s->lock, memory_order_relaxed) >> 1) != h->gen;
+    bool g_live = open || g_old || g->epoch != epoch, s_live = open || s_old || s->epoch != epoch;
 
     /* No lock: the writer must never wait on the application (SIGTERM path). */
     memset(out, 0, sizeof(*out));
@@ -171,27 +213,14 @@ pm_heap_read(struct pm_heap *h, uint32_t idx, struct pm_stack_view *out)
         out->at_peak.bytes[PM_KIND_RAW + k] = s_live ? s->live_bytes[k] : s->peak_bytes[k];
         out->at_peak.blocks[PM_KIND_RAW + k] = s_live ? s->live_blocks[k] : s->peak_blocks[k];
     }
-    out->alloc_bytes = g->alloc_bytes + s->alloc_bytes;
-    out->alloc_blocks = g->alloc_blocks + s->alloc_blocks;
+    out->alloc_bytes = (g_old ? 0 : g->alloc_bytes) + (s_old ? 0 : s->alloc_bytes);
+    out->alloc_blocks = (g_old ? 0 : g->alloc_blocks) + (s_old ? 0 : s->alloc_blocks);
 }
 
 void
-pm_heap_reset_after_fork(struct pm_heap *h, uint32_t n)
+pm_heap_reset_after_fork(struct pm_heap *h)
 {
-    int64_t now = pm_heap_bytes(h);
-
-    for (uint32_t i = 0; i < n; i++) {
-        struct pm_stack_counters *c = pm_chunked_at(&h->counters, i);
-        c->gil.alloc_bytes = c->gil.alloc_blocks = 0;
-        c->gil.epoch = 0;
-        c->gil.peak_bytes = c->gil.live_bytes;
-        c->gil.peak_blocks = c->gil.live_blocks;
-        atomic_store(&c->shared.lock, 0);
-        c->shared.alloc_bytes = c->shared.alloc_blocks = 0;
-        c->shared.epoch = 0;
-        memcpy(c->shared.peak_bytes, c->shared.live_bytes, sizeof(c->shared.peak_bytes));
-        memcpy(c->shared.peak_blocks, c->shared.live_blocks, sizeof(c->shared.peak_blocks));
-    }
-    atomic_store(&h->peak_bytes, now);
+    h->gen++;
+    atomic_store(&h->peak_bytes, pm_heap_bytes(h));
     atomic_store(&h->state, STATE_OPEN);
 }

@@ -21,8 +21,13 @@
 #include "chunked.h"
 #include "model.h"
 
+/* Counters are per process: a forked child starts a new generation (pm_heap_reset_after_fork)
+ * and each stack's counters are reset to it lazily, when next touched or read, so that the child
+ * does not copy-on-write every counter page at fork (17 MB for black's 120k stacks). */
+
 /* PM_KIND_PYTHON counters of one stack: written only under the GIL. */
 struct pm_gil_counters {
+    uint32_t gen;                       /* the generation these counts belong to */
     uint32_t epoch;
     int64_t live_bytes, live_blocks;
     int64_t peak_bytes, peak_blocks;
@@ -31,7 +36,7 @@ struct pm_gil_counters {
 
 /* PM_KIND_RAW and PM_KIND_NATIVE counters of one stack (index kind - PM_KIND_RAW). */
 struct pm_shared_counters {
-    atomic_uint lock;
+    atomic_uint lock;                   /* generation << 1 | locked */
     uint32_t epoch;
     int64_t live_bytes[2], live_blocks[2];
     int64_t peak_bytes[2], peak_blocks[2];
@@ -48,6 +53,7 @@ struct pm_heap {
     _Atomic int64_t shared_bytes;           /* live raw and native bytes */
     _Atomic int64_t peak_bytes;
     _Atomic uint64_t state;                 /* epoch << 1 | open */
+    uint32_t gen;                           /* bumped in each forked child */
     struct pm_chunked counters;             /* struct pm_stack_counters by stack index */
 };
 
@@ -79,6 +85,6 @@ pm_heap_bytes(struct pm_heap *h)
            atomic_load_explicit(&h->shared_bytes, memory_order_relaxed);
 }
 
-/* Forgets the peak and the totals, keeping live counts (a forked child starts its own). Only
- * while no other thread runs; n = number of stacks. */
-void pm_heap_reset_after_fork(struct pm_heap *h, uint32_t n);
+/* Forgets the peak and the totals, keeping live counts (a forked child starts its own): in O(1),
+ * stacks follow when touched. Only while no other thread runs (in the fork child handler). */
+void pm_heap_reset_after_fork(struct pm_heap *h);

@@ -201,7 +201,7 @@ fork_child(void)
 {
     pm_addrmap_unlock_all(&pm_tracker.live);
     pm_stacktab_unlock(&pm_tracker.stacks);
-    pm_heap_reset_after_fork(&pm_tracker.heap, pm_stacktab_stack_count(&pm_tracker.stacks));
+    pm_heap_reset_after_fork(&pm_tracker.heap);
     pm_writer_postfork_child();
     pm_guard_leave();
 }

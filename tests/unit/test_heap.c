@@ -281,7 +281,7 @@ Test(heap, reset_after_fork_keeps_live_and_forgets_peak_and_totals)
     alloc(1, 100);
     alloc(2, 50);
     dealloc(1, 100);    /* parent peak: 150 */
-    pm_heap_reset_after_fork(&heap, 64);
+    pm_heap_reset_after_fork(&heap);
 
     struct pm_stack_view v = view_of(2);
     cr_expect_eq(pm_counts_bytes(&v.live), 50, "inherited blocks are still live in the child");
@@ -296,6 +296,57 @@ Test(heap, reset_after_fork_keeps_live_and_forgets_peak_and_totals)
     cr_expect_eq(peak_bytes_of(1), 0);
     cr_expect_eq(peak_bytes_of(2), 50);
     cr_expect_eq(peak_bytes_of(3), 20);
+}
+
+/* A thread of the parent may hold a stack's lock at the moment of the fork: in the child that
+ * lock is free (it belongs to the parent's generation), and taking it restarts the counts. */
+Test(heap, a_lock_held_at_the_fork_is_free_in_the_child, .timeout = 10)
+{
+    struct pm_stack_counters *c = pm_chunked_at(&heap.counters, 5);
+
+    alloc(5, 40);
+    alloc(5, 60);
+    atomic_store(&c->shared.lock, heap.gen << 1 | 1);     /* held by a thread that is gone */
+    pm_heap_reset_after_fork(&heap);
+
+    alloc(5, 7);
+    dealloc(5, 40);
+    struct pm_stack_view v = view_of(5);
+    cr_expect_eq(v.live.bytes[PM_KIND_NATIVE], 67);
+    cr_expect_eq(v.live.blocks[PM_KIND_NATIVE], 2);
+    cr_expect_eq(v.alloc_bytes, 7, "only the child's allocation counts");
+    cr_expect_eq(v.alloc_blocks, 1);
+    cr_expect_eq(peak_bytes_of(5), 107, "the child's peak: 100 inherited + 7");
+    cr_expect_eq(atomic_load(&c->shared.lock), heap.gen << 1, "released, in the new generation");
+}
+
+Test(heap, python_counts_restart_lazily_in_the_child_and_grandchild)
+{
+    update(1, PM_KIND_PYTHON, 500, +1);
+    update(2, PM_KIND_PYTHON, 30, +1);
+    update(1, PM_KIND_PYTHON, 500, -1);     /* the parent's peak: 530 */
+    update(1, PM_KIND_PYTHON, 10, +1);
+    pm_heap_reset_after_fork(&heap);        /* child: 10 + 30 live */
+
+    cr_expect_eq(view_of(1).alloc_bytes, 0);
+    cr_expect_eq(peak_bytes_of(1), 10, "untouched since the fork: the child's peak has it live");
+    update(2, PM_KIND_PYTHON, 30, -1);
+    update(3, PM_KIND_PYTHON, 5, +1);       /* child's peak stays 40, at the fork */
+    cr_expect_eq(atomic_load(&heap.peak_bytes), 40);
+    cr_expect_eq(peak_bytes_of(1), 10);
+    cr_expect_eq(peak_bytes_of(2), 30);
+    cr_expect_eq(peak_bytes_of(3), 0);
+    cr_expect_eq(view_of(3).alloc_bytes, 5);
+
+    pm_heap_reset_after_fork(&heap);        /* grandchild: 10 + 5 live */
+    cr_expect_eq(view_of(3).alloc_bytes, 0, "the child's totals are not the grandchild's");
+    cr_expect_eq(live_bytes_of(3), 5);
+    update(3, PM_KIND_PYTHON, 100, +1);
+    cr_expect_eq(atomic_load(&heap.peak_bytes), 115);
+    cr_expect_eq(peak_bytes_of(1), 10);
+    cr_expect_eq(peak_bytes_of(2), 0);
+    cr_expect_eq(peak_bytes_of(3), 105);
+    cr_expect_eq(view_of(3).alloc_bytes, 100);
 }
 
 /* A random walk checked step by step against a model that copies every stack at each new peak. */
