@@ -9,24 +9,32 @@
 #include <stdint.h>
 
 struct pm_raw_frame {
-    void *code;     /* PyCodeObject *, alive while it is on the thread's stack */
-    int lasti;      /* index of the instruction executing, in code units */
+    void *code;         /* PyCodeObject *, alive while it is on the thread's stack */
+    const void *instr;  /* the frame's position in code's bytecode (one per instruction) */
 };
 
-/* Where a frame is in the source. Strings are written into the caller's buffers. */
-struct pm_frame_text {
+/* Names of a code object, written into the caller's buffers. */
+struct pm_code_names {
     char file[1024];
     char function[256];
     size_t file_len, function_len;
-    int line;
+};
+
+/* A position in a code object's line table, kept between lookups so that nearby instructions
+ * cost a step or two instead of a scan from the start. Zero-filled = not started. */
+struct pm_line_cursor {
+    _Alignas(8) unsigned char state[40];
+    bool started;
 };
 
 struct pm_pystack_ops {
     /* Fills out[0..n) innermost first, returns n, or -1 if the thread has no Python state.
      * Sets *more if frames remained beyond cap. */
     int (*walk)(struct pm_raw_frame *out, unsigned cap, bool *more);
-    /* Source position of a frame; code must be alive (on this thread's stack). */
-    void (*describe)(const struct pm_raw_frame *f, struct pm_frame_text *out);
+    /* File and function of a code object on this thread's stack. */
+    void (*names)(const void *code, struct pm_code_names *out);
+    /* Source line of instr in code (alive), moving cur, which belongs to that code object. */
+    int (*line)(const void *code, const void *instr, struct pm_line_cursor *cur);
     /* The runtime's audit-hook list entry holding hook (allocated with libc malloc before
      * Py_Initialize), or NULL. */
     void *(*audit_hook_entry)(void *hook);

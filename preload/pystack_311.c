@@ -41,28 +41,22 @@ static int
 walk(struct pm_raw_frame *out, unsigned cap, bool *more)
 {
     PyThreadState *ts = this_thread_state();
+    struct pm_raw_frame *o = out, *end = out + cap;
     _PyInterpreterFrame *f;
-    unsigned n = 0;
 
-    *more = false;
     if (!ts)
         return -1;
     f = ts->cframe ? ts->cframe->current_frame : NULL;
-    for (; f; f = f->previous) {
-        /* Only the innermost frames can be incomplete (still in their preamble): a frame that
-         * has called another is past it. Checking just those saves a code-object load per
-         * frame on deep stacks. */
-        if (n == 0 && _PyFrame_IsIncomplete(f))
-            continue;
-        if (n == cap) {
-            *more = true;
-            break;
-        }
-        out[n].code = f->f_code;
-        out[n].lasti = (int)(f->prev_instr - _PyCode_CODE(f->f_code));
-        n++;
+    /* Only the innermost frames can be incomplete (still in their preamble): a frame that has
+     * called another is past it. Checking just those saves a code-object load per frame. */
+    while (f && _PyFrame_IsIncomplete(f))
+        f = f->previous;
+    for (; f && o < end; f = f->previous, o++) {
+        o->code = f->f_code;
+        o->instr = f->prev_instr;
     }
-    return (int)n;
+    *more = f != NULL;
+    return (int)(o - out);
 }
 
 /* UTF-8 of a str without PyUnicode_AsUTF8 (which may allocate): encode from the canonical
@@ -112,13 +106,46 @@ utf8_of(PyObject *s, char *buf, size_t cap)
 }
 
 static void
-describe(const struct pm_raw_frame *f, struct pm_frame_text *out)
+names(const void *code, struct pm_code_names *out)
 {
-    PyCodeObject *co = f->code;
+    const PyCodeObject *co = code;
 
     out->file_len = utf8_of(co->co_filename, out->file, sizeof(out->file));
     out->function_len = utf8_of(co->co_name, out->function, sizeof(out->function));
-    out->line = pm_py.PyCode_Addr2Line(co, f->lasti * (int)sizeof(_Py_CODEUNIT));
+}
+
+/* _PyCode_CheckLineNumber is exported; the range's start is not, and is this (3.11
+ * Objects/codeobject.c, _PyLineTable_InitAddressRange). */
+_Static_assert(sizeof(PyCodeAddressRange) <= sizeof(((struct pm_line_cursor *)0)->state),
+               "pm_line_cursor too small");
+static int (*check_line_number)(int, PyCodeAddressRange *);
+static bool check_line_number_resolved;
+
+static int
+line(const void *code, const void *instr, struct pm_line_cursor *cur)
+{
+    PyCodeObject *co = (PyCodeObject *)code;
+    int addr = (int)((const _Py_CODEUNIT *)instr - _PyCode_CODE(co)) * (int)sizeof(_Py_CODEUNIT);
+    PyCodeAddressRange *range = (PyCodeAddressRange *)cur->state;
+
+    if (addr < 0)
+        return co->co_firstlineno;      /* not started yet */
+    if (!check_line_number_resolved) {
+        *(void **)&check_line_number = dlsym(RTLD_DEFAULT, "_PyCode_CheckLineNumber");
+        check_line_number_resolved = true;
+    }
+    if (!check_line_number)
+        return pm_py.PyCode_Addr2Line(co, addr);
+    if (!cur->started) {
+        range->opaque.lo_next = (const uint8_t *)PyBytes_AS_STRING(co->co_linetable);
+        range->opaque.limit = range->opaque.lo_next + PyBytes_GET_SIZE(co->co_linetable);
+        range->ar_start = -1;
+        range->ar_end = 0;
+        range->opaque.computed_line = co->co_firstlineno;
+        range->ar_line = -1;
+        cur->started = true;
+    }
+    return check_line_number(addr, range);
 }
 
 static void *
@@ -132,7 +159,7 @@ audit_hook_entry(void *hook)
     return NULL;
 }
 
-const struct pm_pystack_ops pm_pystack_311 = { walk, describe, audit_hook_entry };
+const struct pm_pystack_ops pm_pystack_311 = { walk, names, line, audit_hook_entry };
 
 const struct pm_pystack_ops *
 pm_pystack_ops_for(unsigned version_hex)

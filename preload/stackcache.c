@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* pm_capture_stack: walk the Python frames, hash the (code, lasti) pairs, and look the hash up
- * in a lock-free cache of known stacks. Only a miss takes the intern lock, resolves lines with
- * PyCode_Addr2Line (once per frame, then cached) and interns frames and stacks.
+/* pm_capture_stack: walk the Python frames, hash the (code, instruction) pairs, and look the hash up
+ * in a lock-free cache of known stacks. Only a miss takes the intern lock, resolves lines (once
+ * per instruction, then cached) and interns frames and stacks.
  *
  * Code objects die and their addresses get reused. Each address maps to a generation counter
  * (a small table) that is bumped when the OBJ domain frees a code object; the generation is
@@ -28,15 +28,17 @@ static atomic_bool walking;
 static _Atomic uint32_t code_gen[GEN_SLOTS];
 static _Atomic uint64_t code_frees;     /* any code object freed: memos are stale */
 
-/* This thread's previous capture, outermost frame first, with the running hash through each
- * frame. Consecutive allocations share most of their callers: only the frames below the shared
- * part need hashing (on deep stacks the hash chain was half the cost of a capture). */
+/* This thread's previous capture, with the running hash through each frame. Consecutive
+ * allocations share most of their callers: only the frames below the shared part need hashing
+ * (on deep stacks the hash chain was half the cost of a capture). The frames sit at the end of
+ * `frame`, innermost first like a walk's output, so that the outer frame at depth j (from the
+ * outermost, 0) is frame[MEMO_FRAMES - 1 - j]: the shared part is one block in both arrays. */
 struct capture_memo {
     uint64_t code_frees;    /* code_frees when filled: a freed code's address may be reused */
     unsigned n;             /* 0 = empty */
     bool truncated;
-    struct pm_raw_frame outer[MEMO_FRAMES];
-    uint64_t running[MEMO_FRAMES];
+    struct pm_raw_frame frame[MEMO_FRAMES];
+    uint64_t running[MEMO_FRAMES];  /* by depth from the outermost */
 };
 static _Thread_local struct capture_memo memo PM_TLS_IE;
 
@@ -62,15 +64,29 @@ struct stack_cache {
 
 static struct stack_cache *_Atomic cache;
 
-/* ---- frame cache, under the intern lock: (code, lasti, gen) -> frame index ---- */
+/* ---- frame cache, under the intern lock: (code, instr, gen) -> frame index ---- */
 struct frame_slot {
     const void *code;
-    int lasti;
+    const void *instr;
     uint32_t gen;
     uint32_t frame;     /* 0 = empty */
 };
 static struct frame_slot *frame_cache;
 static uint32_t frame_cap, frame_used;
+
+/* ---- code cache, under the intern lock: (code, gen) -> names and line-table cursor ----
+ * A new instruction of a known code object then costs a step of the line table, not a UTF-8
+ * conversion of its names and a line-table scan from the start (PyCode_Addr2Line: 60% of the
+ * slow path on an import-heavy start). The names point into the stack table's strings. */
+struct code_slot {
+    const void *code;   /* NULL = empty */
+    uint32_t gen;
+    uint32_t file_len, function_len;
+    const char *file, *function;    /* NULL until the code's first frame is interned */
+    struct pm_line_cursor cursor;
+};
+static struct code_slot *code_cache;
+static uint32_t code_cap, code_used;
 
 static inline uint32_t
 gen_of(const void *code)
@@ -178,52 +194,135 @@ cache_insert(uint64_t key, uint32_t stack)
     cache_put(c, key, stack);
 }
 
+/* A frame's hash input: the code address, and the instruction's offset in it (well below 4 GiB)
+ * with the code's generation above it, each folded in with its own multiply. */
 static inline uint64_t
-frame_hash_step(uint64_t h, const struct pm_raw_frame *f)
+frame_hash_step(uint64_t h, const struct pm_raw_frame *f, uint32_t gen)
 {
-    uint64_t v = (uint64_t)(uintptr_t)f->code ^ ((uint64_t)(uint32_t)f->lasti << 32) ^
-                 ((uint64_t)gen_of(f->code) << 52);
-    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+    uint64_t offset = (uint64_t)((uintptr_t)f->instr - (uintptr_t)f->code) & 0xffffffffu;
+
+    h = (h ^ (uint64_t)(uintptr_t)f->code) * 0x9e3779b97f4a7c15ULL;
+    h = (h ^ (offset | (uint64_t)gen << 32)) * 0xc2b2ae3d27d4eb4fULL;
     return h ^ (h >> 29);
 }
 
-/* Intern lock held. Frame index of (code, lasti) at its current generation. */
+/* Doubles an open-addressing table of `size`-byte slots (power-of-two capacity *cap, rehashed
+ * with hash_of; slot_used tells a filled slot). Intern lock held. Returns 0 or -ENOMEM. */
+static int
+grow_table(void **table, uint32_t *cap, size_t size, uint64_t (*hash_of)(const void *slot),
+           bool (*slot_used)(const void *slot))
+{
+    uint32_t ncap = *cap ? *cap * 2 : 4096;
+    char *fresh = pm_calloc(ncap, size), *old = *table;
+
+    if (!fresh)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < *cap; i++) {
+        const void *e = old + (size_t)i * size;
+        if (!slot_used(e))
+            continue;
+        uint32_t at = (uint32_t)hash_of(e) & (ncap - 1);
+        while (slot_used(fresh + (size_t)at * size))
+            at = (at + 1) & (ncap - 1);
+        memcpy(fresh + (size_t)at * size, e, size);
+    }
+    pm_free(old);
+    *table = fresh;
+    *cap = ncap;
+    return 0;
+}
+
+static uint64_t
+frame_slot_hash(const void *slot)
+{
+    const struct frame_slot *e = slot;
+    return frame_hash_step(0, &(struct pm_raw_frame){ (void *)e->code, e->instr }, e->gen);
+}
+
+static bool
+frame_slot_used(const void *slot)
+{
+    return ((const struct frame_slot *)slot)->frame != 0;
+}
+
+static uint64_t
+code_slot_hash(const void *slot)
+{
+    const struct code_slot *e = slot;
+    return pm_hash_mix((uint64_t)(uintptr_t)e->code ^ e->gen);
+}
+
+static bool
+code_slot_used(const void *slot)
+{
+    return ((const struct code_slot *)slot)->code != NULL;
+}
+
+/* Intern lock held. The code cache entry of code at generation gen, added if new; NULL if out
+ * of memory. */
+static struct code_slot *
+code_entry(const void *code, uint32_t gen)
+{
+    uint32_t at;
+
+    if (2 * (code_used + 1) > code_cap &&
+        grow_table((void **)&code_cache, &code_cap, sizeof(*code_cache), code_slot_hash,
+                   code_slot_used) < 0)
+        return NULL;
+    at = (uint32_t)pm_hash_mix((uint64_t)(uintptr_t)code ^ gen) & (code_cap - 1);
+    for (; code_cache[at].code; at = (at + 1) & (code_cap - 1))
+        if (code_cache[at].code == code && code_cache[at].gen == gen)
+            return &code_cache[at];
+    code_cache[at] = (struct code_slot){ .code = code, .gen = gen };
+    code_used++;
+    return &code_cache[at];
+}
+
+/* Intern lock held. Interns the frame of f from its code entry: names converted once per code
+ * object, lines found by stepping the code's line-table cursor. */
+static int
+intern_frame(const struct pm_raw_frame *f, struct code_slot *c, uint32_t *idx)
+{
+    int line = ops->line(f->code, f->instr, &c->cursor);
+    int rc;
+
+    if (c->file)
+        return pm_stacktab_frame(&pm_tracker.stacks, c->file, c->file_len, c->function,
+                                 c->function_len, line, idx);
+    static struct pm_code_names names;  /* 1.3 KiB: not on a hook's stack */
+    ops->names(f->code, &names);
+    if ((rc = pm_stacktab_frame(&pm_tracker.stacks, names.file, names.file_len, names.function,
+                                names.function_len, line, idx)) < 0)
+        return rc;
+    const struct pm_frame_rec *rec = pm_stacktab_frame_at(&pm_tracker.stacks, *idx);
+    c->file = rec->file;
+    c->function = rec->function;
+    c->file_len = (uint32_t)names.file_len;
+    c->function_len = (uint32_t)names.function_len;
+    return 0;
+}
+
+/* Intern lock held. Frame index of (code, instr) at its current generation; 0 if out of memory. */
 static uint32_t
 resolve_frame(const struct pm_raw_frame *f)
 {
     uint32_t gen = gen_of(f->code);
-    uint64_t h = pm_hash_mix((uint64_t)(uintptr_t)f->code ^ (uint64_t)f->lasti << 40 ^ gen);
-    struct pm_frame_text text;
+    uint64_t h = frame_hash_step(0, f, gen);
+    struct code_slot *c;
     uint32_t at, idx;
 
-    if (2 * (frame_used + 1) > frame_cap) {
-        uint32_t cap = frame_cap ? frame_cap * 2 : 4096;
-        struct frame_slot *s = pm_calloc(cap, sizeof(*s));
-        if (!s)
-            return 0;
-        for (uint32_t i = 0; i < frame_cap; i++) {
-            if (!frame_cache[i].frame)
-                continue;
-            uint64_t hh = pm_hash_mix((uint64_t)(uintptr_t)frame_cache[i].code ^
-                                      (uint64_t)frame_cache[i].lasti << 40 ^ frame_cache[i].gen);
-            for (at = (uint32_t)hh & (cap - 1); s[at].frame; at = (at + 1) & (cap - 1))
-                ;
-            s[at] = frame_cache[i];
-        }
-        pm_free(frame_cache);
-        frame_cache = s;
-        frame_cap = cap;
-    }
+    if (2 * (frame_used + 1) > frame_cap &&
+        grow_table((void **)&frame_cache, &frame_cap, sizeof(*frame_cache), frame_slot_hash,
+                   frame_slot_used) < 0)
+        return 0;
     for (at = (uint32_t)h & (frame_cap - 1); frame_cache[at].frame; at = (at + 1) & (frame_cap - 1)) {
         struct frame_slot *e = &frame_cache[at];
-        if (e->code == f->code && e->lasti == f->lasti && e->gen == gen)
+        if (e->code == f->code && e->instr == f->instr && e->gen == gen)
             return e->frame;
     }
-    ops->describe(f, &text);
-    if (pm_stacktab_frame(&pm_tracker.stacks, text.file, text.file_len, text.function,
-                          text.function_len, text.line, &idx) < 0)
+    if (!(c = code_entry(f->code, gen)) || intern_frame(f, c, &idx) < 0)
         return 0;
-    frame_cache[at] = (struct frame_slot){ f->code, f->lasti, gen, idx };
+    frame_cache[at] = (struct frame_slot){ f->code, f->instr, gen, idx };
     frame_used++;
     return idx;
 }
@@ -268,7 +367,7 @@ intern_missing(const struct pm_raw_frame *raw, int n, bool truncated)
     uint32_t stack, found = 0;
 
     for (int len = 1; len <= n; len++) {
-        running = frame_hash_step(running, &raw[n - len]);
+        running = frame_hash_step(running, &raw[n - len], gen_of(raw[n - len].code));
         prefix_key[len] = key_finish(running, len);
     }
     while (lo < hi) {   /* largest len in [0, n] whose prefix is cached; 0 = none */
@@ -313,9 +412,28 @@ intern_slow(const struct pm_raw_frame *raw, int n, bool truncated, uint64_t key)
 }
 
 static inline bool
-same_frame(const struct pm_raw_frame *a, const struct pm_raw_frame *b)
+same_block(const struct pm_raw_frame *a, const struct pm_raw_frame *b, unsigned k)
 {
-    return a->code == b->code && a->lasti == b->lasti;
+    return memcmp(a, b, k * sizeof(*a)) == 0;
+}
+
+/* How many outermost frames raw[0..n) shares with the memo's m. Usually all but the innermost
+ * one or two (another allocation in the same function, a call one deeper, a return): two block
+ * compares settle that; otherwise frame by frame from the outermost. */
+static inline unsigned
+shared_outer(const struct pm_raw_frame *raw, unsigned n, const struct capture_memo *m)
+{
+    unsigned lim = n < m->n ? n : m->n;
+    const struct pm_raw_frame *end = m->frame + MEMO_FRAMES;
+    unsigned same = 0;
+
+    if (lim && same_block(raw + n - lim, end - lim, lim))
+        return lim;
+    if (lim > 1 && same_block(raw + n - (lim - 1), end - (lim - 1), lim - 1))
+        return lim - 1;
+    while (same < lim && same_block(&raw[n - 1 - same], end - 1 - same, 1))
+        same++;
+    return same;
 }
 
 /* The cache key of raw[0..n) (innermost first), reusing the running hash of the outer frames
@@ -326,23 +444,20 @@ stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated)
 {
     struct capture_memo *m = &memo;
     uint64_t frees = atomic_load_explicit(&code_frees, memory_order_relaxed);
-    unsigned same = 0;
+    unsigned same = 0, kept = n < MEMO_FRAMES ? n : MEMO_FRAMES;
     uint64_t running;
 
-    if (m->n && m->truncated == truncated && m->code_frees == frees) {
-        unsigned lim = n < m->n ? n : m->n;
-        while (same < lim && same_frame(&raw[n - 1 - same], &m->outer[same]))
-            same++;
-    }
+    if (m->n && m->truncated == truncated && m->code_frees == frees)
+        same = shared_outer(raw + (n - kept), kept, m);
     running = same ? m->running[same - 1] : key_seed(truncated);
     for (unsigned j = same; j < n; j++) {
-        running = frame_hash_step(running, &raw[n - 1 - j]);
-        if (PM_LIKELY(j < MEMO_FRAMES)) {   /* deeper stacks keep only their outermost part */
-            m->outer[j] = raw[n - 1 - j];
+        running = frame_hash_step(running, &raw[n - 1 - j], gen_of(raw[n - 1 - j].code));
+        if (PM_LIKELY(j < MEMO_FRAMES))     /* deeper stacks keep only their outermost part */
             m->running[j] = running;
-        }
     }
-    m->n = n < MEMO_FRAMES ? n : MEMO_FRAMES;
+    /* the memo keeps the outermost `kept` frames; the shared ones are already in place */
+    memcpy(m->frame + MEMO_FRAMES - kept, raw + (n - kept), (kept - same) * sizeof(*raw));
+    m->n = kept;
     m->truncated = truncated;
     m->code_frees = frees;
     return key_finish(running, (int)n);
