@@ -39,6 +39,7 @@ struct capture_memo {
     bool truncated;
     struct pm_raw_frame frame[MEMO_FRAMES];
     uint64_t running[MEMO_FRAMES];  /* by depth from the outermost */
+    uint32_t stack;         /* the capture's stack index; 0 = unknown (or truncated) */
 };
 static _Thread_local struct capture_memo memo PM_TLS_IE;
 
@@ -393,13 +394,43 @@ intern_missing(const struct pm_raw_frame *raw, int n, bool truncated)
     return stack;
 }
 
+/* Intern lock held. The common new stack is the previous capture's outer `same` frames plus one
+ * or two new ones: that prefix is an ancestor of the previous capture's stack (a few parent
+ * links up), and the memo holds the running hash of every prefix, so only the new frames are
+ * interned, with no hashing and no prefix search. prev is the previous stack, of prev_n frames
+ * (not truncated, nor this one); the memo already describes raw[0..n). 0 if the shortcut does
+ * not apply. */
+static uint32_t
+intern_below_previous(const struct pm_raw_frame *raw, unsigned n, unsigned same, uint32_t prev,
+                      unsigned prev_n)
+{
+    const struct pm_stacktab *t = &pm_tracker.stacks;
+    uint32_t stack = prev;
+
+    if (!prev || !same || n > MEMO_FRAMES || prev_n > MEMO_FRAMES || same > prev_n ||
+        pm_stacktab_stack_at((struct pm_stacktab *)t, prev)->depth != prev_n)
+        return 0;
+    for (unsigned d = prev_n; d > same; d--)
+        stack = pm_stacktab_stack_at((struct pm_stacktab *)t, stack)->parent;
+    for (unsigned len = same + 1; len <= n; len++) {
+        stack = push(stack, resolve_frame(&raw[n - len]));
+        if (!stack)
+            return 0;
+        cache_insert(key_finish(memo.running[len - 1], (int)len), stack);
+    }
+    return stack;
+}
+
 static PM_COLD uint32_t
-intern_slow(const struct pm_raw_frame *raw, int n, bool truncated, uint64_t key)
+intern_slow(const struct pm_raw_frame *raw, int n, bool truncated, uint64_t key, unsigned same,
+            uint32_t prev, unsigned prev_n)
 {
     uint32_t stack;
 
     pm_stacktab_lock(&pm_tracker.stacks);
     stack = cache_lookup(key);      /* another thread may have just added it */
+    if (!stack && !truncated)
+        stack = intern_below_previous(raw, (unsigned)n, same, prev, prev_n);
     if (!stack)
         stack = intern_missing(raw, n, truncated);
     pm_stacktab_unlock(&pm_tracker.stacks);
@@ -440,7 +471,7 @@ shared_outer(const struct pm_raw_frame *raw, unsigned n, const struct capture_me
  * this thread's previous capture had too. The guard keeps a signal handler's allocation from
  * re-entering while the memo is half written. */
 static inline uint64_t
-stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated)
+stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated, unsigned *shared)
 {
     struct capture_memo *m = &memo;
     uint64_t frees = atomic_load_explicit(&code_frees, memory_order_relaxed);
@@ -460,6 +491,7 @@ stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated)
     m->n = kept;
     m->truncated = truncated;
     m->code_frees = frees;
+    *shared = same;
     return key_finish(running, (int)n);
 }
 
@@ -480,14 +512,18 @@ pm_capture_stack(void)
     if (more)
         n--;    /* the outermost kept slot becomes the <truncated> marker */
 
-    uint64_t key = stack_key(raw, (unsigned)n, more);
+    uint32_t prev = memo.stack, stack;
+    unsigned prev_n = memo.n, same;
+    uint64_t key = stack_key(raw, (unsigned)n, more, &same);
     uint32_t slot = (uint32_t)(key >> 7) & (FRONT_SLOTS - 1);
-    if (PM_LIKELY(front_key[slot] == key))
-        return front_stack[slot];
-    uint32_t stack = cache_lookup(key);
-    if (!stack)
-        stack = intern_slow(raw, n, more, key);
-    front_key[slot] = key;
-    front_stack[slot] = stack;
+    if (PM_LIKELY(front_key[slot] == key)) {
+        stack = front_stack[slot];
+    } else {
+        if (!(stack = cache_lookup(key)))
+            stack = intern_slow(raw, n, more, key, same, prev, prev_n);
+        front_key[slot] = key;
+        front_stack[slot] = stack;
+    }
+    memo.stack = more || stack == pm_tracker.no_python_stack ? 0 : stack;
     return stack;
 }
