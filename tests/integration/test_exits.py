@@ -154,6 +154,31 @@ def main():
         r = h.finish(p)
         c.eq(r.returncode, -signal.SIGKILL, "%s: exit status" % name)
         check_file(c, db, name, src, line_k, None, None, want_final=False)
+
+        # SIGKILL with the default 10 s interval, a second after the peak: the first peak
+        # snapshot is written as soon as the peak has held for a moment, not at the interval
+        name2 = "SIGKILL-early-peak"
+        db2 = tmp.sub("sigkill-peak.db")
+        p2 = h.start([h.PY, src, "wait"], output=db2, cwd=work)
+        h.read_line(p2)
+        c.eq(h.read_line(p2), "ready\n", "%s: program reached its wait" % name2)
+        got_peak = h.wait_for(lambda: h.has_snapshot(db2, "peak"), timeout=5, step=0.05)
+        c.check(got_peak, "%s: a peak snapshot within 5 s of the peak (interval 10 s)" % name2,
+                "present", "none")
+        p2.kill()
+        r2 = h.finish(p2)
+        c.eq(r2.returncode, -signal.SIGKILL, "%s: exit status" % name2)
+        if got_peak:
+            pr = h.Profile(db2)
+            try:
+                s = pr.last(pr.root()["id"], "peak")
+                c.check(s and pr.line(s["id"], src, line_k) >= 30 * h.MiB,
+                        "%s: line K at the peak of a killed run" % name2, ">= 30 MiB",
+                        s and pr.line(s["id"], src, line_k))
+                c.check(pr.last(pr.root()["id"], "final") is None,
+                        "%s: no final snapshot" % name2, "none", "a final")
+            finally:
+                pr.close()
         if view:
             snaps = h.view_json(view, db, "snapshots", check=c, what="%s: snapshots" % name)
             if snaps:

@@ -300,7 +300,7 @@ Test(heap, reset_after_fork_keeps_live_and_forgets_peak_and_totals)
 
 /* A thread of the parent may hold a stack's lock at the moment of the fork: in the child that
  * lock is free (it belongs to the parent's generation), and taking it restarts the counts. */
-Test(heap, a_lock_held_at_the_fork_is_free_in_the_child, .timeout = 10)
+Test(heap, a_lock_held_at_the_fork_is_free_in_the_child)
 {
     struct pm_stack_counters *c = pm_chunked_at(&heap.counters, 5);
 
