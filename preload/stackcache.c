@@ -448,6 +448,14 @@ same_block(const struct pm_raw_frame *a, const struct pm_raw_frame *b, unsigned 
     return memcmp(a, b, k * sizeof(*a)) == 0;
 }
 
+static inline bool
+same_frame(const struct pm_raw_frame *a, const struct pm_raw_frame *b)
+{
+    return a->code == b->code && a->instr == b->instr;
+}
+
+#define SHORT_STACK 8u
+
 /* How many outermost frames raw[0..n) shares with the memo's m. Usually all but the innermost
  * one or two (another allocation in the same function, a call one deeper, a return): two block
  * compares settle that; otherwise frame by frame from the outermost. */
@@ -458,11 +466,13 @@ shared_outer(const struct pm_raw_frame *raw, unsigned n, const struct capture_me
     const struct pm_raw_frame *end = m->frame + MEMO_FRAMES;
     unsigned same = 0;
 
-    if (lim && same_block(raw + n - lim, end - lim, lim))
-        return lim;
-    if (lim > 1 && same_block(raw + n - (lim - 1), end - (lim - 1), lim - 1))
-        return lim - 1;
-    while (same < lim && same_block(&raw[n - 1 - same], end - 1 - same, 1))
+    if (lim > SHORT_STACK) {    /* a call to memcmp costs more than a short loop */
+        if (same_block(raw + n - lim, end - lim, lim))
+            return lim;
+        if (same_block(raw + n - (lim - 1), end - (lim - 1), lim - 1))
+            return lim - 1;
+    }
+    while (same < lim && same_frame(&raw[n - 1 - same], end - 1 - same))
         same++;
     return same;
 }
@@ -486,8 +496,10 @@ stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated, unsigned *
         if (PM_LIKELY(j < MEMO_FRAMES))     /* deeper stacks keep only their outermost part */
             m->running[j] = running;
     }
-    /* the memo keeps the outermost `kept` frames; the shared ones are already in place */
-    memcpy(m->frame + MEMO_FRAMES - kept, raw + (n - kept), (kept - same) * sizeof(*raw));
+    /* the memo keeps the outermost `kept` frames; the shared ones are already in place (a
+     * loop: usually one or two frames, for which a call to memcpy costs more) */
+    for (unsigned i = 0; i < kept - same; i++)
+        m->frame[MEMO_FRAMES - kept + i] = raw[n - kept + i];
     m->n = kept;
     m->truncated = truncated;
     m->code_frees = frees;
