@@ -299,7 +299,8 @@ write_snapshot(enum pm_snapshot_kind kind)
     int rc;
     /* Run-long totals change on nearly every stack between snapshots: writing them with every
      * periodic snapshot would rewrite every stack each time. They go with final and signal
-     * snapshots, and with a periodic one at most once a minute (a killed run keeps those). */
+     * snapshots, and with a periodic or peak one at most once a minute (a killed run keeps
+     * those; at exit only the totals that moved since are written again). */
     bool with_churn = kind == PM_SNAPSHOT_FINAL || kind == PM_SNAPSHOT_SIGNAL ||
                       ((kind == PM_SNAPSHOT_PERIODIC || kind == PM_SNAPSHOT_PEAK) &&
                        !w.finishing && mono_now() >= w.next_churn);
