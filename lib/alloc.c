@@ -19,6 +19,7 @@ int pm_je_mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, siz
 
 #define JE_ARENA(a) ((((int)(a)) + 1) << 20)
 #define JE_TCACHE_NONE (((-1) + 2) << 8)
+#define JE_ZERO 0x40
 
 unsigned long pm_alloc_fail_after;
 static unsigned arena_index;
@@ -60,10 +61,14 @@ pm_malloc(size_t size)
     return pm_je_mallocx(size ? size : 1, flags());
 }
 
-/* Zeroed by memset, not by jemalloc: for a recycled large extent jemalloc zeroes with
- * madvise(MADV_DONTNEED), and in a threaded process every such call is a TLB shootdown on
- * the other cores plus a page fault per page touched again (black: ~500 calls, ~8% of the
- * main thread's time went to the kernel). */
+/* Blocks below ZERO_BY_JEMALLOC are zeroed by memset: for a recycled extent jemalloc zeroes
+ * with madvise(MADV_DONTNEED), and in a threaded process every such call is a TLB shootdown on
+ * the other cores plus a page fault per page touched again (black: ~500 calls on blocks of
+ * 4-100 KiB, ~8% of the main thread's time went to the kernel). Bigger ones (table chunks,
+ * mostly fresh mappings that are zero already) are left to jemalloc, so that their untouched
+ * pages cost no memory. */
+#define ZERO_BY_JEMALLOC (256 * 1024)
+
 void *
 pm_calloc(size_t n, size_t size)
 {
@@ -72,6 +77,8 @@ pm_calloc(size_t n, size_t size)
 
     if (__builtin_mul_overflow(n, size, &total) || injected_failure())
         return NULL;
+    if (total >= ZERO_BY_JEMALLOC)
+        return pm_je_mallocx(total, flags() | JE_ZERO);
     p = pm_je_mallocx(total ? total : 1, flags());
     if (p)
         memset(p, 0, total);
