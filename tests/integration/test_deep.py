@@ -1,7 +1,8 @@
 """Acceptance 10: a 900-deep recursion allocating at the bottom (PYMEM_DEPTH=64 and the default
 128: no crash, no stack deeper than the cap, the truncation marker at the caller end, the
-allocation on the right line), and 20,000 distinct call sites (all present as frames, each
-holding its allocation at the final snapshot)."""
+allocation on the right line), 20,000 distinct call sites (all present as frames, each
+holding its allocation at the final snapshot), and allocations on several lines of one function
+in loops that jump back (each on its exact line)."""
 import os
 import sys
 
@@ -98,6 +99,28 @@ def sites(c, tmp, view):
             c.eq(len(top.get("rows", [])), 5, "%s: viewer top --limit 5 rows" % name)
 
 
+def lines_in_loops(c, tmp):
+    """Every allocation on its own line, in loops that jump back: the line of each is exact."""
+    name = "lines in loops"
+    src = h.prog(tmp, "lines_loop.py")
+    db = tmp.sub("lines.db")
+    res = h.run([h.PY, src], output=db, cwd=tmp.path)
+    c.eq(res.stdout, "kept %d\n" % (200 + 100 + 100 + 1 + 200), "%s: program output" % name)
+    if not c.check(os.path.exists(db), "%s: profile" % name, "present", "missing"):
+        return
+    p = h.Profile(db)
+    final = p.last(p.root()["id"], "final")
+    if c.check(final is not None, "%s: final snapshot" % name, "present", "none"):
+        agg = p.by_line(final["id"])
+        # (tag, blocks kept, bytes each): a bytearray's object and buffer both count on its line
+        for tag, count, size in (("A", 200, 1000), ("B", 100, 3000), ("C", 100, 5000),
+                                 ("D", 1, 7000), ("E", 200, 11000)):
+            got = agg.get((src, h.find_line(src, tag)), {}).get("self_bytes", 0)
+            c.at_least(got, count * size, "%s: line %s self bytes" % (name, tag))
+            c.at_most(got, count * (size + 128), "%s: line %s self bytes" % (name, tag))
+    p.close()
+
+
 def main():
     h.need_python()
     h.shim_lib()
@@ -108,6 +131,7 @@ def main():
         deep(c, tmp, 128, {})
         deep(c, tmp, 1024, {"PYMEM_DEPTH": "1024"})
         sites(c, tmp, view)
+        lines_in_loops(c, tmp)
     c.finish()
 
 
