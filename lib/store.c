@@ -48,7 +48,8 @@
     X(frame, "INSERT OR IGNORE INTO frame(id, file, function, line)", 4) \
     X(stack, "INSERT OR IGNORE INTO stack(id, parent, frame, depth)", 4) \
     X(live, "INSERT INTO live(rowid, process, stack, first_snapshot, bytes, blocks, " \
-            "python_bytes, python_blocks, raw_bytes, raw_blocks, native_bytes, native_blocks)", 12) \
+            "python_bytes, python_blocks, raw_bytes, raw_blocks, native_bytes, " \
+            "native_blocks)", 12) \
     X(churn, "INSERT OR REPLACE INTO churn(process, stack, alloc_bytes, alloc_blocks)", 4)
 
 #define BATCH_ROWS 64

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Reading the calling thread's Python stack without allocating or taking the GIL. The walk and
- * the meaning of a (code, instruction) pair are version-specific: one implementation file per CPython
- * version (pystack_311.c); an unknown version gets no Python frames at all. Hook-safe. */
+ * the meaning of a (code, instruction) pair are version-specific: one implementation file per
+ * CPython version (pystack_311.c); an unknown version gets no Python frames at all. Hook-safe. */
 #pragma once
 
 #include <stdbool.h>
