@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* pm_capture_stack: walk the Python frames, hash the (code, instruction) pairs, and look the
- * hash up in a lock-free cache of known stacks. Only a miss takes the intern lock, resolves lines (once
- * per instruction, then cached) and interns frames and stacks.
+ * hash up in a lock-free cache of known stacks. Only a miss takes the intern lock, resolves
+ * lines (once per instruction, then cached) and interns frames and stacks.
  *
  * Code objects die and their addresses get reused. Each address maps to a generation counter
  * (a small table) that is bumped when the OBJ domain frees a code object; the generation is
