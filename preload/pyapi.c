@@ -38,6 +38,8 @@ pm_pyapi_resolve(void)
     RESOLVE(PyCode_Type);
     pm_py.none = dlsym(RTLD_DEFAULT, "_Py_NoneStruct");
     ok = ok && pm_py.none;
+    pm_py.runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
+    *(void **)&pm_py.line_number_step = dlsym(RTLD_DEFAULT, "_PyCode_CheckLineNumber");
 #undef RESOLVE
     return ok;
 }

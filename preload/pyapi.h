@@ -26,6 +26,11 @@ struct pm_pyapi {
     int (*PyObject_IsTrue)(void *);
     void *PyCode_Type;      /* data: the address only, never linked against */
     void *none;           /* &_Py_NoneStruct */
+    /* Optional, NULL when absent (the version-specific code falls back): the runtime state and
+     * the exported line-table step. Looked up here, at load, because dlsym takes the loader's
+     * lock, which a thread allocating inside dlopen holds: never from a hook. */
+    void *runtime;        /* &_PyRuntime */
+    int (*line_number_step)(int, void *);   /* _PyCode_CheckLineNumber */
 };
 
 extern struct pm_pyapi pm_py;

@@ -10,7 +10,6 @@
 #include <internal/pycore_frame.h>
 #include <internal/pycore_runtime.h>
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -24,13 +23,11 @@
 
 /* PyGILState_GetThisThreadState() is a function call chain ending in pthread_getspecific on
  * the runtime's autoTSSkey; on every allocation it is worth reading the key directly. */
-static _PyRuntimeState *runtime;
-
 static inline PyThreadState *
 this_thread_state(void)
 {
-    if (PM_UNLIKELY(!runtime))
-        runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
+    const _PyRuntimeState *runtime = pm_py.runtime;
+
     if (!runtime || !runtime->gilstate.autoInterpreterState ||
         !runtime->gilstate.autoTSSkey._is_initialized)
         return NULL;
@@ -114,12 +111,10 @@ names(const void *code, struct pm_code_names *out)
     out->function_len = utf8_of(co->co_name, out->function, sizeof(out->function));
 }
 
-/* _PyCode_CheckLineNumber is exported; the range's start is not, and is this (3.11
- * Objects/codeobject.c, _PyLineTable_InitAddressRange). */
+/* _PyCode_CheckLineNumber (pm_py.line_number_step) is exported; the range's start is not, and
+ * is this (3.11 Objects/codeobject.c, _PyLineTable_InitAddressRange). */
 _Static_assert(sizeof(PyCodeAddressRange) <= sizeof(((struct pm_line_cursor *)0)->state),
                "pm_line_cursor too small");
-static int (*check_line_number)(int, PyCodeAddressRange *);
-static bool check_line_number_resolved;
 
 static int
 line(const void *code, const void *instr, struct pm_line_cursor *cur)
@@ -130,11 +125,7 @@ line(const void *code, const void *instr, struct pm_line_cursor *cur)
 
     if (addr < 0)
         return co->co_firstlineno;      /* not started yet */
-    if (!check_line_number_resolved) {
-        *(void **)&check_line_number = dlsym(RTLD_DEFAULT, "_PyCode_CheckLineNumber");
-        check_line_number_resolved = true;
-    }
-    if (!check_line_number)
+    if (!pm_py.line_number_step)
         return pm_py.PyCode_Addr2Line(co, addr);
     if (!cur->started) {
         range->opaque.lo_next = (const uint8_t *)PyBytes_AS_STRING(co->co_linetable);
@@ -145,13 +136,13 @@ line(const void *code, const void *instr, struct pm_line_cursor *cur)
         range->ar_line = -1;
         cur->started = true;
     }
-    return check_line_number(addr, range);
+    return pm_py.line_number_step(addr, range);
 }
 
 static void *
 audit_hook_entry(void *hook)
 {
-    _PyRuntimeState *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
+    const _PyRuntimeState *rt = pm_py.runtime;
 
     for (_Py_AuditHookEntry *e = rt ? rt->audit_hook_head : NULL; e; e = e->next)
         if ((void *)e->hookCFunction == hook)
