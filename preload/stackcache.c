@@ -358,7 +358,8 @@ key_finish(uint64_t running, int len)
 /* Intern lock held. Every prefix (caller chain) of an interned stack is in the cache too, so
  * only the frames below the longest known prefix need interning: a new stack under a deep,
  * already-seen caller chain costs a few probes, not one intern per frame. The prefix is found
- * by binary search over its length (an evicted entry only makes the search settle shorter). */
+ * by binary search over its length (an evicted entry only makes the search settle shorter).
+ * raw[0..n) must be the stack stack_key has just described (its prefix hashes are in the memo). */
 static uint32_t
 intern_missing(const struct pm_raw_frame *raw, int n, bool truncated)
 {
@@ -367,8 +368,12 @@ intern_missing(const struct pm_raw_frame *raw, int n, bool truncated)
     int lo = 0, hi = n;
     uint32_t stack, found = 0;
 
+    /* stack_key has just put the running hash of every prefix it keeps in the memo */
     for (int len = 1; len <= n; len++) {
-        running = frame_hash_step(running, &raw[n - len], gen_of(raw[n - len].code));
+        if (len <= (int)MEMO_FRAMES)
+            running = memo.running[len - 1];
+        else
+            running = frame_hash_step(running, &raw[n - len], gen_of(raw[n - len].code));
         prefix_key[len] = key_finish(running, len);
     }
     while (lo < hi) {   /* largest len in [0, n] whose prefix is cached; 0 = none */
@@ -404,14 +409,14 @@ static uint32_t
 intern_below_previous(const struct pm_raw_frame *raw, unsigned n, unsigned same, uint32_t prev,
                       unsigned prev_n)
 {
-    const struct pm_stacktab *t = &pm_tracker.stacks;
+    struct pm_stacktab *t = &pm_tracker.stacks;
     uint32_t stack = prev;
 
     if (!prev || !same || n > MEMO_FRAMES || prev_n > MEMO_FRAMES || same > prev_n ||
-        pm_stacktab_stack_at((struct pm_stacktab *)t, prev)->depth != prev_n)
+        pm_stacktab_stack_at(t, prev)->depth != prev_n)
         return 0;
     for (unsigned d = prev_n; d > same; d--)
-        stack = pm_stacktab_stack_at((struct pm_stacktab *)t, stack)->parent;
+        stack = pm_stacktab_stack_at(t, stack)->parent;
     for (unsigned len = same + 1; len <= n; len++) {
         stack = push(stack, resolve_frame(&raw[n - len]));
         if (!stack)
