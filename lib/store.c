@@ -39,7 +39,6 @@
     X(add_timeline, "INSERT INTO timeline(process, time, heap_bytes, rss_bytes) " \
                     "VALUES(?1, ?2, ?3, ?4)")
 
-
 /* Row inserts go out BATCH_ROWS at a time, as one multi-row statement: per row that costs half
  * of what one statement per row does (SQLite's per-statement work, binding aside, is as large
  * as a B-tree insert). Rows wait in the store until their batch is full, until a statement that
@@ -62,7 +61,6 @@ struct cell {
 };
 
 struct batch {
-    const char *name;
     int ncol, n;                /* n rows buffered */
     sqlite3_stmt *one, *many;   /* INSERT of one row, of BATCH_ROWS rows */
     struct cell row[BATCH_ROWS][BATCH_MAX_COLS];
@@ -242,11 +240,10 @@ values_rows(char *sql, size_t cap, int ncol, int rows)
 }
 
 static int
-prepare_batch(struct pm_store *st, struct batch *b, const char *name, const char *head, int ncol)
+prepare_batch(struct pm_store *st, struct batch *b, const char *head, int ncol)
 {
     char sql[BATCH_ROWS * BATCH_MAX_COLS * 4 + 512];
 
-    b->name = name;
     b->ncol = ncol;
     snprintf(sql, sizeof(sql), "%s", head);
     values_rows(sql, sizeof(sql), ncol, 1);
@@ -269,7 +266,7 @@ prepare_statements(struct pm_store *st, struct pm_diag *diag)
     PM_STATEMENTS(PM_STMT_PREPARE)
 #undef PM_STMT_PREPARE
 #define PM_BATCH_PREPARE(name, sql, ncol) \
-    if (prepare_batch(st, &st->name, #name, sql, ncol) < 0) \
+    if (prepare_batch(st, &st->name, sql, ncol) < 0) \
         return fail_sqlite(st, diag, "cannot prepare " #name " rows");
     PM_BATCHES(PM_BATCH_PREPARE)
 #undef PM_BATCH_PREPARE
