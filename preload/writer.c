@@ -66,7 +66,6 @@ static struct {
     double peak_seen_time;
     bool final_written;
     bool peak_written;      /* a peak snapshot of this process is in the file */
-    bool finishing;         /* the batch being written ends the process's record */
     bool forked;            /* this writer serves a forked child */
 } w = { .busy = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
 
@@ -284,7 +283,7 @@ write_changes(const struct change *changed, size_t n, int64_t snap, bool with_ch
 }
 
 static int
-write_snapshot(enum pm_snapshot_kind kind)
+write_snapshot(enum pm_snapshot_kind kind, bool finishing)
 {
     struct pm_heap *h = &pm_tracker.heap;
     bool peak = kind == PM_SNAPSHOT_PEAK;
@@ -303,7 +302,7 @@ write_snapshot(enum pm_snapshot_kind kind)
      * those; at exit only the totals that moved since are written again). */
     bool with_churn = kind == PM_SNAPSHOT_FINAL || kind == PM_SNAPSHOT_SIGNAL ||
                       ((kind == PM_SNAPSHOT_PERIODIC || kind == PM_SNAPSHOT_PEAK) &&
-                       !w.finishing && mono_now() >= w.next_churn);
+                       !finishing && mono_now() >= w.next_churn);
 
     if (with_churn)
         w.next_churn = mono_now() + 60.0;
@@ -386,18 +385,17 @@ write_batch(int requests)
     double interned = mono_now();
     /* After the final snapshot the interpreter is tearing itself down (module globals freed):
      * later snapshots would show that, not the program. Only the timeline goes on. */
+    bool finishing = requests & REQ_FINISH;
     if (rc == 0 && !w.final_written && pm_options.interval > 0 && now >= w.next_periodic) {
-        rc = write_snapshot(PM_SNAPSHOT_PERIODIC);
+        rc = write_snapshot(PM_SNAPSHOT_PERIODIC, finishing);
         w.next_periodic = now + pm_options.interval;
     }
-    bool finishing = requests & REQ_FINISH;
-    w.finishing = finishing;
     if (rc == 0 && peak_due(now, finishing))
-        rc = write_snapshot(PM_SNAPSHOT_PEAK);
+        rc = write_snapshot(PM_SNAPSHOT_PEAK, finishing);
     if (rc == 0 && !w.final_written && (requests & REQ_SIGNAL))
-        rc = write_snapshot(PM_SNAPSHOT_SIGNAL);
+        rc = write_snapshot(PM_SNAPSHOT_SIGNAL, finishing);
     if (rc == 0 && finishing && !w.final_written) {
-        rc = write_snapshot(PM_SNAPSHOT_FINAL);
+        rc = write_snapshot(PM_SNAPSHOT_FINAL, finishing);
         w.final_written = rc == 0;
     }
     if (rc == 0 && finishing && w.end_reason) {
