@@ -37,7 +37,9 @@ struct capture_memo {
     uint64_t code_frees;    /* code_frees when filled: a freed code's address may be reused */
     unsigned n;             /* 0 = empty */
     bool truncated;
+    bool complete;          /* holds the whole stack (not truncated, at most MEMO_FRAMES) */
     struct pm_raw_frame frame[MEMO_FRAMES];
+    const void *addr[MEMO_FRAMES];  /* the interpreter frame each was read from (same order) */
     uint64_t running[MEMO_FRAMES];  /* by depth from the outermost */
     uint32_t stack;         /* the capture's stack index; 0 = unknown (or truncated) */
 };
@@ -483,17 +485,19 @@ shared_outer(const struct pm_raw_frame *raw, unsigned n, const struct capture_me
 }
 
 /* The cache key of raw[0..n) (innermost first), reusing the running hash of the outer frames
- * this thread's previous capture had too. The guard keeps a signal handler's allocation from
- * re-entering while the memo is half written. */
+ * this thread's previous capture had too: `known` of them when the walk stopped at the memo's
+ * frames (raw then holds only the n - known inner ones), else found by comparing. The guard
+ * keeps a signal handler's allocation from re-entering while the memo is half written. */
 static inline uint64_t
-stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated, unsigned *shared)
+stack_key(const struct pm_raw_frame *raw, const void *const *addr, unsigned n, bool truncated,
+          unsigned known, unsigned *shared)
 {
     struct capture_memo *m = &memo;
     uint64_t frees = atomic_load_explicit(&code_frees, memory_order_relaxed);
-    unsigned same = 0, kept = n < MEMO_FRAMES ? n : MEMO_FRAMES;
+    unsigned same = known, kept = n < MEMO_FRAMES ? n : MEMO_FRAMES;
     uint64_t running;
 
-    if (m->n && m->truncated == truncated && m->code_frees == frees)
+    if (!same && m->n && m->truncated == truncated && m->code_frees == frees)
         same = shared_outer(raw + (n - kept), kept, m);
     running = same ? m->running[same - 1] : key_seed(truncated);
     for (unsigned j = same; j < n; j++) {
@@ -503,13 +507,38 @@ stack_key(const struct pm_raw_frame *raw, unsigned n, bool truncated, unsigned *
     }
     /* the memo keeps the outermost `kept` frames; the shared ones are already in place (a
      * loop: usually one or two frames, for which a call to memcpy costs more) */
-    for (unsigned i = 0; i < kept - same; i++)
+    for (unsigned i = 0; i < kept - same; i++) {
         m->frame[MEMO_FRAMES - kept + i] = raw[n - kept + i];
+        m->addr[MEMO_FRAMES - kept + i] = addr[n - kept + i];
+    }
     m->n = kept;
     m->truncated = truncated;
+    m->complete = !truncated && kept == n;
     m->code_frees = frees;
     *shared = same;
     return key_finish(running, (int)n);
+}
+
+/* The memo as the walk's `known` frames: only a whole stack, with no code freed since (a new
+ * code object at a reused address would match the memo's frames, but not its hashes). */
+static inline struct pm_walk_known
+memo_known(void)
+{
+    const struct capture_memo *m = &memo;
+    bool usable = m->complete &&
+                  m->code_frees == atomic_load_explicit(&code_frees, memory_order_relaxed);
+
+    return (struct pm_walk_known){ m->frame + MEMO_FRAMES, m->addr + MEMO_FRAMES,
+                                   usable ? m->n : 0 };
+}
+
+/* Completes raw[0..n) with the outer `known` frames the walk took from the memo (unchanged by
+ * stack_key: they are the shared part). Only the slow path needs the whole stack. */
+static void
+fill_known(struct pm_raw_frame *raw, unsigned n, unsigned known)
+{
+    for (unsigned j = 0; j < known; j++)
+        raw[n - 1 - j] = memo.frame[MEMO_FRAMES - 1 - j];
 }
 
 uint32_t
@@ -519,25 +548,31 @@ pm_capture_stack(void)
         return pm_tracker.no_python_stack;
 
     struct pm_raw_frame raw[depth_cap];
+    const void *addr[depth_cap];
+    struct pm_walk_known known = memo_known();
+    unsigned known_outer;
     bool more;
-    int n = ops->walk(raw, depth_cap, &more);
+    int n = ops->walk(raw, addr, depth_cap, &more, &known, &known_outer);
 
     if (n < 0)
         return pm_tracker.native_thread_stack;
     if (n == 0)
         return pm_tracker.no_python_stack;
+    n += (int)known_outer;
     if (more)
         n--;    /* the outermost kept slot becomes the <truncated> marker */
 
     uint32_t prev = memo.stack, stack;
     unsigned prev_n = memo.n, same;
-    uint64_t key = stack_key(raw, (unsigned)n, more, &same);
+    uint64_t key = stack_key(raw, addr, (unsigned)n, more, known_outer, &same);
     uint32_t slot = (uint32_t)(key >> 7) & (FRONT_SLOTS - 1);
     if (PM_LIKELY(front_key[slot] == key)) {
         stack = front_stack[slot];
     } else {
-        if (!(stack = cache_lookup(key)))
+        if (!(stack = cache_lookup(key))) {
+            fill_known(raw, (unsigned)n, known_outer);
             stack = intern_slow(raw, n, more, key, same, prev, prev_n);
+        }
         front_key[slot] = key;
         front_stack[slot] = stack;
     }
