@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The live-block table: address -> (size, kind, stack), sharded by address with one short
  * spinlock per shard (no global lock on the allocation path, DESIGN §2.9), or, for callers that
- * never overlap, no locks and a nursery in front (see pm_addrmap_init_unlocked). 16 bytes per entry,
- * grown to the next size class (~1.25x) at 4/5 load: 20-25 bytes of tool memory per live block. Hook-safe: it
- * allocates only from pymem's arena, and only when a shard grows. */
+ * never overlap, no locks and a nursery in front (see pm_addrmap_init_unlocked). 16 bytes per
+ * entry, grown by at least 1/4 (to an allocator size class) at 4/5 load: 20-29 bytes of tool
+ * memory per live block. Hook-safe: it allocates only from pymem's arena, and only when a shard
+ * grows. */
 #pragma once
 
 #include <stdatomic.h>
