@@ -60,6 +60,12 @@ pm_tracker_fail(const char *why)
 }
 
 void
+pm_tracker_retire(void)
+{
+    atomic_store(&pm_tracking_on, 0);
+}
+
+void
 pm_track_alloc(void *p, size_t size, enum pm_kind kind)
 {
     struct pm_block_info old;

@@ -54,6 +54,11 @@ void pm_track_restore(void *p, const struct pm_block_info *info);
 /* Turns tracking off for good after an internal failure: says why once; hooks keep forwarding. */
 void pm_tracker_fail(const char *why);
 
+/* Turns tracking off for good, quietly, once the final snapshot is written: nothing recorded
+ * later reaches the file, and the interpreter's teardown frees every block (on a heap of
+ * millions, each free through the tables made the exit several times slower). */
+void pm_tracker_retire(void);
+
 /* Stack capture (pystack.c): the stack index of the calling thread's current Python stack,
  * interned on first sight. Called with the guard held. */
 uint32_t pm_capture_stack(void);

@@ -378,8 +378,11 @@ write_batch(int requests)
     if ((rc = pm_store_begin(w.store)) < 0)
         goto out;
     double locked = mono_now();     /* BEGIN IMMEDIATE waits while another process writes */
-    rc = pm_store_add_timeline(w.store, w.process, now - pm_identity.start_mono,
-                               pm_heap_bytes(&pm_tracker.heap), rss_now());
+    /* once tracking is off (retired after the final snapshot, or failed) the heap total no
+     * longer moves: points would show a flat line that is not the program's */
+    if (atomic_load_explicit(&pm_tracking_on, memory_order_relaxed))
+        rc = pm_store_add_timeline(w.store, w.process, now - pm_identity.start_mono,
+                                   pm_heap_bytes(&pm_tracker.heap), rss_now());
     if (rc == 0 && interned_due(now))
         rc = flush_interned();
     double interned = mono_now();
@@ -649,6 +652,12 @@ pm_writer_finished(void)
     return !atomic_load(&w.running) || atomic_load(&w.done);
 }
 
+bool
+pm_writer_final_written(void)
+{
+    return atomic_load(&w.running) && w.final_written;
+}
+
 void
 pm_writer_finish(const char *reason, int status)
 {
@@ -692,8 +701,8 @@ pm_writer_postfork_child(void)
     if (!atomic_load(&w.running))
         return;
     pthread_mutex_unlock(&w.busy);
-    if (atomic_load(&w.done))
-        return;     /* the parent had finished: the child is not profiled */
+    if (atomic_load(&w.done) || w.final_written)
+        return;     /* the parent had finished (its tracking retired): the child is not profiled */
     /* Close the inherited connection now, before the program can close or reuse its
      * descriptors: SQLite keeps per-process lock bookkeeping per file, and a new connection in
      * this process would otherwise inherit the parent's (and wait on locks we do not hold). The

@@ -78,6 +78,28 @@ def main():
                         "ValueError: boom ...", res.stderr[-500:])
             check_file(c, db, name, src, line_k, reason, status)
 
+        # the interpreter's teardown comes after the final snapshot: tracking stops there, so
+        # the 30 MiB freed during it stay in the final snapshot, no timeline point follows it,
+        # and a child forked during it is not profiled
+        name = "teardown"
+        db = tmp.sub("teardown.db")
+        plain = h.run([h.PY, src, "teardown"], shim=False, cwd=work)
+        res = h.run([h.PY, src, "teardown"], output=db, cwd=work, env={"PYMEM_TIMELINE_MS": "10"})
+        c.same_output(plain, res, name)
+        c.check("teardown done" in res.stdout, "%s: the teardown ran" % name, "teardown done",
+                res.stdout[-200:])
+        check_file(c, db, name, src, line_k, "exit", 0)
+        if os.path.exists(db):
+            p = h.Profile(db)
+            root = p.root()
+            final = p.last(root["id"], "final")
+            late = p.q("SELECT count(*) FROM timeline WHERE process = ? AND time > ?", root["id"],
+                       final["time"] + 0.05 if final else 0)[0][0]
+            c.eq(late, 0, "%s: timeline points after the final snapshot" % name)
+            c.eq(len(p.processes()), 1, "%s: process rows (the teardown's child is not profiled)"
+                 % name)
+            p.close()
+
         # exec: the exec'ing process ends with 'exec' and a final snapshot; an exec'd Python is a
         # new process of the same run whose parent is the exec'ing one; a non-Python image is not
         for mode, rc, python in (("exec-python", 6, True), ("exec-echo", 0, False)):

@@ -64,5 +64,21 @@ elif mode == "wait":
     while time.monotonic() < deadline:
         time.sleep(0.05)
     print("not killed")
+elif mode == "teardown":
+    # Module teardown, after every atexit callback (so after the final snapshot): free line K's
+    # block, wait while the writer ticks, and fork a child that ends at once.
+    class AtTeardown:
+        def __del__(self):
+            global KEEP
+            KEEP = None
+            time.sleep(0.3)
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            os.waitpid(pid, 0)
+            print("teardown done", flush=True)
+
+    TEARDOWN = AtTeardown()
+    print("normal end")
 else:
     print("normal end")
