@@ -51,6 +51,7 @@ WORKLOADS = [
     Workload("alloc-heavy", "alloc_heavy.py", full=1_000_000, quick=20_000),
     Workload("fib", "fib.py", full=34, quick=20),
     Workload("object-graph", "object_graph.py", full=700_000, quick=20_000),
+    Workload("big-heap", "big_heap.py", full=600_000, quick=20_000),
     Workload("json", "json_roundtrip.py", full=40, quick=2),
     Workload("list-append", "list_append.py", full=3_000_000, quick=50_000),
     Workload("numpy", "numpy_arrays.py", full=4, quick=1),
