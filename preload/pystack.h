@@ -36,13 +36,17 @@ struct pm_walk_known {
 };
 
 struct pm_pystack_ops {
-    /* Fills out[0..n) innermost first (addr[i]: where out[i] was read), returns n, or -1 if
-     * the thread has no Python state. Sets *more if frames remained beyond cap. When it meets
-     * a frame of `known` whose callers are all still known's, it stops there: *shared is then
-     * the number of known's outer frames that complete the stack (which has n + *shared
-     * frames, within cap), else 0. The result is exactly what a full walk would read. */
-    int (*walk)(struct pm_raw_frame *out, const void **addr, unsigned cap, bool *more,
-                const struct pm_walk_known *known, unsigned *shared);
+    /* Fills out[0..n) innermost first (addr[i]: the interpreter frame out[i] was read from),
+     * returns n, or -1 if the thread has no Python state. Sets *more if frames remained
+     * beyond cap. */
+    int (*walk)(struct pm_raw_frame *out, const void **addr, unsigned cap, bool *more);
+    /* The same, but when it meets a frame of `known` whose callers are all still known's, it
+     * stops there: *shared is then the number of known's outer frames that complete the stack
+     * (which has n + *shared frames, within cap), else 0. The result is exactly what a full
+     * walk would read. For deep stacks (on shallow ones the looking costs more than it
+     * saves). */
+    int (*walk_known)(struct pm_raw_frame *out, const void **addr, unsigned cap, bool *more,
+                      const struct pm_walk_known *known, unsigned *shared);
     /* File and function of a code object on this thread's stack. */
     void (*names)(const void *code, struct pm_code_names *out);
     /* Source line of instr in code (alive), moving cur, which belongs to that code object. */

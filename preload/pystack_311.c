@@ -60,34 +60,61 @@ callers_known(const _PyInterpreterFrame *f, const struct pm_walk_known *known, u
     return p->previous == NULL;
 }
 
-/* How many of known's innermost frames a new walk looks for among its first frames: usually
- * the stack grew or shrank by a frame or two, or only the innermost frame moved. */
+/* The innermost frame to report: only the innermost frames can be incomplete (still in their
+ * preamble); a frame that has called another is past it. Checking just those saves a
+ * code-object load per frame. NULL if the thread has no frames. */
+static inline _PyInterpreterFrame *
+innermost_complete(PyThreadState *ts)
+{
+    _PyInterpreterFrame *f = ts->cframe ? ts->cframe->current_frame : NULL;
+
+    while (f && _PyFrame_IsIncomplete(f))
+        f = f->previous;
+    return f;
+}
+
+static inline int
+walk_on(_PyInterpreterFrame *f, unsigned o, struct pm_raw_frame *out, const void **addr,
+        unsigned cap, bool *more)
+{
+    for (; f && o < cap; f = f->previous, o++) {
+        out[o].code = f->f_code;
+        out[o].instr = f->prev_instr;
+        addr[o] = f;
+    }
+    *more = f != NULL;
+    return (int)o;
+}
+
+static int
+walk(struct pm_raw_frame *out, const void **addr, unsigned cap, bool *more)
+{
+    PyThreadState *ts = this_thread_state();
+
+    return ts ? walk_on(innermost_complete(ts), 0, out, addr, cap, more) : -1;
+}
+
+/* How many of known's innermost frames a walk looks for among its first frames: usually the
+ * stack grew or shrank by a frame or two, or only the innermost frame moved. */
 #define KNOWN_LOOKBACK 4u
 #define WALK_LOOKAHEAD 4u
 
 static int
-walk(struct pm_raw_frame *out, const void **addr, unsigned cap, bool *more,
-     const struct pm_walk_known *known, unsigned *shared)
+walk_known(struct pm_raw_frame *out, const void **addr, unsigned cap, bool *more,
+           const struct pm_walk_known *known, unsigned *shared)
 {
     PyThreadState *ts = this_thread_state();
-    unsigned o = 0, look = known ? known->n : 0;
+    unsigned o = 0, look = known->n < KNOWN_LOOKBACK ? known->n : KNOWN_LOOKBACK;
     _PyInterpreterFrame *f;
 
     *shared = 0;
     if (!ts)
         return -1;
-    f = ts->cframe ? ts->cframe->current_frame : NULL;
-    /* Only the innermost frames can be incomplete (still in their preamble): a frame that has
-     * called another is past it. Checking just those saves a code-object load per frame. */
-    while (f && _PyFrame_IsIncomplete(f))
-        f = f->previous;
-    look = look < KNOWN_LOOKBACK ? look : KNOWN_LOOKBACK;
-    for (; f && o < cap; f = f->previous, o++) {
+    for (f = innermost_complete(ts); look && f && o < WALK_LOOKAHEAD && o < cap;
+         f = f->previous, o++) {
         out[o].code = f->f_code;
         out[o].instr = f->prev_instr;
         addr[o] = f;
-        if (o >= WALK_LOOKAHEAD)
-            continue;
         for (unsigned i = 0; i < look; i++) {
             unsigned d = known->n - 1 - i;  /* known's frame at depth d */
             if ((const void *)f != known->addr_end[-1 - (int)d])
@@ -101,8 +128,7 @@ walk(struct pm_raw_frame *out, const void **addr, unsigned cap, bool *more,
             break;
         }
     }
-    *more = f != NULL;
-    return (int)o;
+    return walk_on(f, o, out, addr, cap, more);
 }
 
 /* UTF-8 of a str without PyUnicode_AsUTF8 (which may allocate): encode from the canonical
@@ -199,7 +225,7 @@ audit_hook_entry(void *hook)
     return NULL;
 }
 
-const struct pm_pystack_ops pm_pystack_311 = { walk, names, line, audit_hook_entry };
+const struct pm_pystack_ops pm_pystack_311 = { walk, walk_known, names, line, audit_hook_entry };
 
 const struct pm_pystack_ops *
 pm_pystack_ops_for(unsigned version_hex)
