@@ -121,6 +121,35 @@ def lines_in_loops(c, tmp):
     p.close()
 
 
+def callers_moved(c, tmp):
+    """Each (caller line, caller's caller line) pair holds exactly its own allocations."""
+    name = "callers moved"
+    src = h.prog(tmp, "callers_moved.py")
+    db = tmp.sub("callers.db")
+    res = h.run([h.PY, src], output=db, cwd=tmp.path)
+    c.eq(res.stdout, "kept 200\n", "%s: program output" % name)
+    if not c.check(os.path.exists(db), "%s: profile" % name, "present", "missing"):
+        return
+    p = h.Profile(db)
+    final = p.last(p.root()["id"], "final")
+    if c.check(final is not None, "%s: final snapshot" % name, "present", "none"):
+        lines = {tag: h.find_line(src, tag) for tag in ("M1", "M2", "T1", "T2")}
+        pairs = {}
+        for r in p.live(final["id"]):
+            here = {ln for f, _fn, ln in p.chain(r["stack"]) if f == src}
+            for t in ("T1", "T2"):
+                for m in ("M1", "M2"):
+                    if lines[t] in here and lines[m] in here:
+                        pairs[(t, m)] = pairs.get((t, m), 0) + r["bytes"]
+        # 50 rounds; a bytearray's object and buffer both count; KEEP's own array grows on L
+        for (t, m), size in ((("T1", "M1"), 1000), (("T1", "M2"), 2000), (("T2", "M1"), 3000),
+                             (("T2", "M2"), 6000)):
+            got = pairs.get((t, m), 0)
+            c.at_least(got, 50 * size, "%s: bytes under %s then %s" % (name, t, m))
+            c.at_most(got, 50 * (size + 128) + 4096, "%s: bytes under %s then %s" % (name, t, m))
+    p.close()
+
+
 def main():
     h.need_python()
     h.shim_lib()
@@ -132,6 +161,7 @@ def main():
         deep(c, tmp, 1024, {"PYMEM_DEPTH": "1024"})
         sites(c, tmp, view)
         lines_in_loops(c, tmp)
+        callers_moved(c, tmp)
     c.finish()
 
 
