@@ -596,14 +596,14 @@ def parse_args(argv):
     p.add_argument("--view", default=None,
                    help="pymem-view (default: build/viewer/pymem-view, else on PATH)")
     p.add_argument("--rounds", type=int, default=None,
-                   help="rounds of every workload under every configuration (default 3; 1 with "
+                   help="rounds of every workload under every configuration (default 5; 1 with "
                         "--quick)")
     p.add_argument("--only", default=None, metavar="W1,W2",
                    help="run only these workloads (comma-separated names); bars of the others "
                         "show n/a")
     args = p.parse_args(argv)
     if args.rounds is None:
-        args.rounds = 1 if args.quick else 3
+        args.rounds = 1 if args.quick else 5
     if args.rounds < 1:
         p.error("--rounds must be at least 1")
     if args.lib is None:
