@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "idmap.h"
 #include "query.h"
 
 /* The innermost frame of a live row's stack, with the synthetic names top uses for rows missing
@@ -344,72 +345,6 @@ point_of(const struct point_map *m, int64_t id)
     return m->at ? m->at[id - p->id[0]] : lower_bound(p, id);
 }
 
-/* An open-addressing map from 64-bit ids (stacks, frames) to 32-bit values. */
-struct idmap {
-    struct idmap_slot {
-        int64_t id;
-        uint32_t v; /* NONE: empty slot */
-    } *slot;
-    size_t cap, n; /* cap is a power of two, at least twice n */
-};
-
-static size_t
-idmap_hash(int64_t id, size_t cap)
-{
-    return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15u) >> 32) & (cap - 1);
-}
-
-/* The value of id, or NONE. */
-static uint32_t
-idmap_get(const struct idmap *m, int64_t id)
-{
-    if (!m->cap)
-        return NONE;
-    for (size_t i = idmap_hash(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        if (m->slot[i].v == NONE || m->slot[i].id == id)
-            return m->slot[i].v;
-    }
-}
-
-/* Sets the value of id (v != NONE). */
-static int
-idmap_put(struct idmap *m, int64_t id, uint32_t v)
-{
-    size_t i;
-
-    if (2 * (m->n + 1) > m->cap) {
-        size_t ncap = m->cap ? 2 * m->cap : 1024;
-        struct idmap_slot *ns = pm_malloc(ncap * sizeof(*ns));
-
-        if (!ns)
-            return -ENOMEM;
-        for (size_t j = 0; j < ncap; j++)
-            ns[j].v = NONE;
-        for (size_t j = 0; j < m->cap; j++) {
-            if (m->slot[j].v == NONE)
-                continue;
-            for (i = idmap_hash(m->slot[j].id, ncap); ns[i].v != NONE; i = (i + 1) & (ncap - 1))
-                ;
-            ns[i] = m->slot[j];
-        }
-        pm_free(m->slot);
-        m->slot = ns;
-        m->cap = ncap;
-    }
-    for (i = idmap_hash(id, m->cap); m->slot[i].v != NONE && m->slot[i].id != id;
-         i = (i + 1) & (m->cap - 1))
-        ;
-    m->n += m->slot[i].v == NONE;
-    m->slot[i] = (struct idmap_slot){.id = id, .v = v};
-    return 0;
-}
-
-static void
-idmap_free(struct idmap *m)
-{
-    pm_free(m->slot);
-    *m = (struct idmap){0};
-}
 
 /* The changes of one stack's live memory, as a byte stream of varint events (point, bytes
  * delta, blocks delta) in a chain of fixed chunks: about 8 bytes per change, whatever the number
@@ -665,7 +600,7 @@ struct growth {
     enum pm_analysis_by by;
     struct points p;
     struct point_map pm;
-    struct idmap stack_map; /* stack id -> index in stacks */
+    struct pm_idmap stack_map; /* stack id -> index in stacks */
     struct gstack *stacks;
     size_t n_stacks, cap_stacks;
     struct arena ar;
@@ -686,17 +621,17 @@ struct scan_row {
 static int
 scan_batch(struct growth *g, struct scan_row *r, size_t nr)
 {
-    const struct idmap *m = &g->stack_map;
+    const struct pm_idmap *m = &g->stack_map;
 
     for (size_t j = 0; j < nr; j++)
-        __builtin_prefetch(&m->slot[idmap_hash(r[j].stack, m->cap)]);
+        pm_idmap_prefetch(m, r[j].stack);
     for (size_t j = 0; j < nr; j++) {
-        uint32_t i = idmap_get(m, r[j].stack);
+        uint32_t i = pm_idmap_get(m, r[j].stack);
 
         if (i == NONE) {
             if (g->n_stacks >= NONE - 1 ||
                 pm_grow(&g->stacks, &g->cap_stacks, g->n_stacks, sizeof(*g->stacks)) < 0 ||
-                idmap_put(&g->stack_map, r[j].stack, (uint32_t)g->n_stacks) < 0)
+                pm_idmap_put(&g->stack_map, r[j].stack, (uint32_t)g->n_stacks) < 0)
                 return -ENOMEM;
             i = (uint32_t)g->n_stacks++;
             g->stacks[i] = (struct gstack){
@@ -795,7 +730,7 @@ out:
 static int
 name_stacks(struct growth *g, struct pm_diag *diag)
 {
-    struct idmap frame_map = {0}; /* frame id -> key */
+    struct pm_idmap frame_map = {0}; /* frame id -> key */
     sqlite3_stmt *s = NULL;
     uint32_t unknown_stack, unknown_frame;
     int rc;
@@ -803,13 +738,13 @@ name_stacks(struct growth *g, struct pm_diag *diag)
     if ((rc = prepare(g->a, "SELECT id, frame FROM stack", &s, diag)) < 0)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        uint32_t i = idmap_get(&g->stack_map, sqlite3_column_int64(s, 0));
+        uint32_t i = pm_idmap_get(&g->stack_map, sqlite3_column_int64(s, 0));
 
         if (i == NONE)
             continue;
         g->stacks[i].known = true;
         g->stacks[i].frame = sqlite3_column_int64(s, 1);
-        if (idmap_put(&frame_map, g->stacks[i].frame, FRAME_WANTED) < 0)
+        if (pm_idmap_put(&frame_map, g->stacks[i].frame, FRAME_WANTED) < 0)
             goto nomem;
     }
     sqlite3_finalize(s);
@@ -827,11 +762,11 @@ name_stacks(struct growth *g, struct pm_diag *diag)
         int64_t line = g->by == PM_ANALYSIS_BY_FUNCTION ? 0 : sqlite3_column_int64(s, 3);
         uint32_t k;
 
-        if (idmap_get(&frame_map, id) != FRAME_WANTED)
+        if (pm_idmap_get(&frame_map, id) != FRAME_WANTED)
             continue;
         if ((k = gkey_intern(&g->keys, file ? file : "", function ? function : "", line)) ==
                 NONE ||
-            idmap_put(&frame_map, id, k) < 0)
+            pm_idmap_put(&frame_map, id, k) < 0)
             goto nomem;
     }
     sqlite3_finalize(s);
@@ -846,7 +781,7 @@ name_stacks(struct growth *g, struct pm_diag *diag)
         goto nomem;
     for (size_t i = g->n_stacks; i-- > 0;) { /* chained in stack order */
         struct gstack *st = &g->stacks[i];
-        uint32_t k = st->known ? idmap_get(&frame_map, st->frame) : unknown_stack;
+        uint32_t k = st->known ? pm_idmap_get(&frame_map, st->frame) : unknown_stack;
 
         st->key = k == FRAME_WANTED ? unknown_frame : k;
         st->next = g->keys.v[st->key].first;
@@ -858,7 +793,7 @@ nomem:
     rc = oom(diag);
 out:
     sqlite3_finalize(s);
-    idmap_free(&frame_map);
+    pm_idmap_release(&frame_map);
     return rc;
 }
 
@@ -1035,7 +970,7 @@ pm_analysis_growth(struct pm_query *a, int64_t process, enum pm_analysis_by by,
     rc = 0;
 out:
     pm_free(g.pm.at);
-    idmap_free(&g.stack_map);
+    pm_idmap_release(&g.stack_map);
     pm_free(g.stacks);
     arena_free(&g.ar);
     gkeys_free(&g.keys);

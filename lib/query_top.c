@@ -15,76 +15,10 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "idmap.h"
 
 #define NONE UINT32_MAX
 #define FEW 2048                /* up to this many ids are looked up one by one */
-
-/* ---- an int64 -> uint32 hash map (open addressing) ---- */
-
-struct idmap {
-    int64_t *key;
-    uint32_t *val;              /* NONE = empty slot */
-    size_t cap, n;
-};
-
-static size_t
-slot_of(int64_t key, size_t cap)
-{
-    uint64_t x = (uint64_t)key;         /* splitmix64's finalizer: ids may be small */
-
-    x ^= x >> 30, x *= 0xbf58476d1ce4e5b9u;
-    x ^= x >> 27, x *= 0x94d049bb133111ebu;
-    x ^= x >> 31;
-    return (size_t)x & (cap - 1);
-}
-
-static uint32_t
-idmap_get(const struct idmap *m, int64_t key)
-{
-    if (!m->cap)
-        return NONE;
-    for (size_t i = slot_of(key, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        if (m->val[i] == NONE || m->key[i] == key)
-            return m->val[i];
-    }
-}
-
-static int
-idmap_put(struct idmap *m, int64_t key, uint32_t val)
-{
-    size_t i;
-
-    if (2 * (m->n + 1) > m->cap) {
-        struct idmap g = { .cap = m->cap ? 2 * m->cap : 1024 };
-        if (!(g.key = pm_malloc(g.cap * sizeof(*g.key))) ||
-            !(g.val = pm_malloc(g.cap * sizeof(*g.val)))) {
-            pm_free(g.key);
-            return -ENOMEM;
-        }
-        memset(g.val, 0xff, g.cap * sizeof(*g.val));
-        for (size_t j = 0; j < m->cap; j++)
-            if (m->val[j] != NONE)
-                idmap_put(&g, m->key[j], m->val[j]);    /* cannot grow again */
-        pm_free(m->key);
-        pm_free(m->val);
-        *m = g;
-    }
-    for (i = slot_of(key, m->cap); m->val[i] != NONE && m->key[i] != key;
-         i = (i + 1) & (m->cap - 1))
-        ;
-    if (m->val[i] == NONE)
-        m->n++;
-    m->key[i] = key;
-    m->val[i] = val;
-    return 0;
-}
-
-static void
-idmap_release(struct idmap *m)
-{
-    pm_free(m->key);
-    pm_free(m->val);
-}
 
 /* ---- the working state ---- */
 
@@ -114,15 +48,15 @@ struct top {
     const struct pm_top_opts *o;
     struct live *live;
     size_t n_live, cap_live;
-    struct idmap live_map;
+    struct pm_idmap live_map;
     struct node *node;
     size_t n_node, cap_node;
-    struct idmap node_map;
+    struct pm_idmap node_map;
     bool all_stacks;            /* the whole stack table is loaded */
     sqlite3_stmt *stack_by_id;
     struct frame *frame;        /* [0] unknown stack, [1] unknown frame */
     size_t n_frame, cap_frame;
-    struct idmap frame_map;
+    struct pm_idmap frame_map;
     struct pm_top_row *row;
     uint64_t *stamp;
     size_t n_row, cap_row;
@@ -178,13 +112,13 @@ add_rows(struct top *t, sqlite3_stmt *s, struct pm_diag *diag)
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t stack = sqlite3_column_int64(s, 0);
         int64_t bytes = sqlite3_column_int64(s, 1), blocks = sqlite3_column_int64(s, 2);
-        uint32_t i = idmap_get(&t->live_map, stack);
+        uint32_t i = pm_idmap_get(&t->live_map, stack);
 
         if (!bytes && !blocks)
             continue;
         if (i == NONE) {
             if (pm_grow(&t->live, &t->cap_live, t->n_live, sizeof(*t->live)) < 0 ||
-                idmap_put(&t->live_map, stack, (uint32_t)t->n_live) < 0)
+                pm_idmap_put(&t->live_map, stack, (uint32_t)t->n_live) < 0)
                 return oom(diag);
             i = (uint32_t)t->n_live++;
             t->live[i] = (struct live){ .stack = stack };
@@ -267,7 +201,7 @@ static int
 add_node(struct top *t, int64_t id, int64_t parent, int64_t frame, uint32_t fidx)
 {
     if (pm_grow(&t->node, &t->cap_node, t->n_node, sizeof(*t->node)) < 0 ||
-        idmap_put(&t->node_map, id, (uint32_t)t->n_node) < 0)
+        pm_idmap_put(&t->node_map, id, (uint32_t)t->n_node) < 0)
         return -ENOMEM;
     t->node[t->n_node++] = (struct node){ id, parent, frame, fidx, NONE, NONE, false };
     return 0;
@@ -285,7 +219,7 @@ load_all_stacks(struct top *t, struct pm_diag *diag)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(s, 0);
-        if (idmap_get(&t->node_map, id) == NONE &&
+        if (pm_idmap_get(&t->node_map, id) == NONE &&
             add_node(t, id, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), NONE) < 0) {
             sqlite3_finalize(s);
             return oom(diag);
@@ -300,13 +234,13 @@ load_all_stacks(struct top *t, struct pm_diag *diag)
 static int
 get_node(struct top *t, int64_t id, size_t *lookups, uint32_t *out, struct pm_diag *diag)
 {
-    uint32_t i = idmap_get(&t->node_map, id);
+    uint32_t i = pm_idmap_get(&t->node_map, id);
     int rc;
 
     if (i == NONE && !t->all_stacks && ++*lookups > FEW) {
         if ((rc = load_all_stacks(t, diag)) < 0)
             return rc;
-        i = idmap_get(&t->node_map, id);
+        i = pm_idmap_get(&t->node_map, id);
     }
     if (i == NONE && !t->all_stacks) {
         sqlite3_stmt *s = t->stack_by_id;
@@ -350,10 +284,10 @@ resolve(struct top *t, struct pm_diag *diag)
         while (!t->node[n].reached) {
             t->node[n].reached = true;
             if (t->node[n].fidx != 0) {         /* not an unknown stack */
-                uint32_t f = idmap_get(&t->frame_map, t->node[n].frame);
+                uint32_t f = pm_idmap_get(&t->frame_map, t->node[n].frame);
                 if (f == NONE) {
                     if (pm_grow(&t->frame, &t->cap_frame, t->n_frame, sizeof(*t->frame)) < 0 ||
-                        idmap_put(&t->frame_map, t->node[n].frame, (uint32_t)t->n_frame) < 0)
+                        pm_idmap_put(&t->frame_map, t->node[n].frame, (uint32_t)t->n_frame) < 0)
                         return oom(diag);
                     f = (uint32_t)t->n_frame;
                     t->frame[t->n_frame++] = (struct frame){ .row = NONE };
@@ -400,13 +334,13 @@ load_frames(struct top *t, struct pm_diag *diag)
         return rc;
     for (size_t k = few ? 0 : t->frame_map.cap - 1; k < t->frame_map.cap; k++) {
         if (few) {
-            if (t->frame_map.val[k] == NONE)
+            if (t->frame_map.slot[k].v == PM_IDMAP_NONE)
                 continue;
             sqlite3_reset(s);
-            sqlite3_bind_int64(s, 1, t->frame_map.key[k]);
+            sqlite3_bind_int64(s, 1, t->frame_map.slot[k].id);
         }
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            uint32_t f = idmap_get(&t->frame_map, sqlite3_column_int64(s, 0));
+            uint32_t f = pm_idmap_get(&t->frame_map, sqlite3_column_int64(s, 0));
             if (f != NONE && read_frame(t, s, f) < 0) {
                 sqlite3_finalize(s);
                 return oom(diag);
@@ -780,9 +714,9 @@ out:
     pm_free(t.live);
     pm_free(t.node);
     pm_free(t.frame);
-    idmap_release(&t.live_map);
-    idmap_release(&t.node_map);
-    idmap_release(&t.frame_map);
+    pm_idmap_release(&t.live_map);
+    pm_idmap_release(&t.node_map);
+    pm_idmap_release(&t.frame_map);
     return rc;
 }
 
