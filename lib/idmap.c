@@ -55,7 +55,7 @@ pm_idmap_put(struct pm_idmap *m, int64_t id, uint32_t v)
         return -ENOMEM;
     i = find(m->slot, m->cap, id);
     m->n += m->slot[i].v == PM_IDMAP_NONE;
-    m->slot[i] = (struct pm_idmap_slot){ .id = id, .v = v };
+    m->slot[i] = (struct pm_idmap_slot){.id = id, .v = v};
     return 0;
 }
 
@@ -63,5 +63,5 @@ void
 pm_idmap_release(struct pm_idmap *m)
 {
     pm_free(m->slot);
-    *m = (struct pm_idmap){ 0 };
+    *m = (struct pm_idmap){0};
 }

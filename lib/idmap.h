@@ -6,14 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PM_IDMAP_NONE UINT32_MAX    /* "no value": never stored */
+#define PM_IDMAP_NONE UINT32_MAX /* "no value": never stored */
 
 struct pm_idmap {
     struct pm_idmap_slot {
         int64_t id;
-        uint32_t v;                 /* PM_IDMAP_NONE = empty slot */
-    } *slot;
-    size_t cap, n;                  /* cap: a power of two, at least twice n */
+        uint32_t v; /* PM_IDMAP_NONE = empty slot */
+    } * slot;
+    size_t cap, n; /* cap: a power of two, at least twice n */
 };
 
 /* The home slot of id. splitmix64's finalizer: ids are content hashes in the file, but may be
