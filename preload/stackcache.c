@@ -554,7 +554,8 @@ pm_capture_stack(void)
     bool more;
     int n;
     if (memo.n >= KNOWN_MIN && memo_usable()) {
-        struct pm_walk_known known = { memo.frame + MEMO_FRAMES, memo.addr + MEMO_FRAMES, memo.n };
+        struct pm_walk_known known = { memo.frame + MEMO_FRAMES, memo.addr + MEMO_FRAMES,
+                                       memo.n };
         n = ops->walk_known(raw, addr, depth_cap, &more, &known, &known_outer);
     } else {
         n = ops->walk(raw, addr, depth_cap, &more);
