@@ -61,8 +61,6 @@ on_python_atexit(void *self, void *unused)
     /* Globals are still alive here, so "live at exit" means something. */
     finish(NULL, 0);
     pm_stackcache_stop_walking();   /* finalization is next: frames and states go away */
-    if (profiling_this_process() && pm_writer_final_written())
-        pm_tracker_retire();        /* the teardown's frees need no tracking */
     pm_py.Py_IncRef(pm_py.none);
     return pm_py.none;
 }

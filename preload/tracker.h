@@ -54,9 +54,10 @@ void pm_track_restore(void *p, const struct pm_block_info *info);
 /* Turns tracking off for good after an internal failure: says why once; hooks keep forwarding. */
 void pm_tracker_fail(const char *why);
 
-/* Turns tracking off for good, quietly, once the final snapshot is written: nothing recorded
- * later reaches the file, and the interpreter's teardown frees every block (on a heap of
- * millions, each free through the tables made the exit several times slower). */
+/* Turns tracking off for good, quietly: the writer calls it once the final snapshot is written.
+ * Nothing recorded later reaches the file, and after Python's atexit the interpreter's teardown
+ * frees every block (on a heap of millions, each free through the tables made the exit several
+ * times slower). */
 void pm_tracker_retire(void);
 
 /* Stack capture (pystack.c): the stack index of the calling thread's current Python stack,

@@ -386,8 +386,8 @@ write_batch(int requests)
     if (rc == 0 && interned_due(now))
         rc = flush_interned();
     double interned = mono_now();
-    /* After the final snapshot the interpreter is tearing itself down (module globals freed):
-     * later snapshots would show that, not the program. Only the timeline goes on. */
+    /* After the final snapshot nothing more of the process is written: the interpreter is
+     * tearing itself down (module globals freed), and tracking retires. */
     bool finishing = requests & REQ_FINISH;
     if (rc == 0 && !w.final_written && pm_options.interval > 0 && now >= w.next_periodic) {
         rc = write_snapshot(PM_SNAPSHOT_PERIODIC, finishing);
@@ -400,6 +400,8 @@ write_batch(int requests)
     if (rc == 0 && finishing && !w.final_written) {
         rc = write_snapshot(PM_SNAPSHOT_FINAL, finishing);
         w.final_written = rc == 0;
+        if (w.final_written)
+            pm_tracker_retire();
     }
     if (rc == 0 && finishing && w.end_reason) {
         struct timespec ts;
@@ -650,12 +652,6 @@ bool
 pm_writer_finished(void)
 {
     return !atomic_load(&w.running) || atomic_load(&w.done);
-}
-
-bool
-pm_writer_final_written(void)
-{
-    return atomic_load(&w.running) && w.final_written;
 }
 
 void

@@ -38,9 +38,6 @@ void pm_writer_request_signal_snapshot(void);
 /* True once the process's end has been written (or the writer never started). */
 bool pm_writer_finished(void);
 
-/* True once the final snapshot of this process is in the file. */
-bool pm_writer_final_written(void);
-
 /* Fork handlers: prepare waits for the current transaction; the child starts its own writer,
  * with a fresh connection, as a new process whose parent is the forking one. */
 void pm_writer_prefork(void);
