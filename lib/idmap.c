@@ -6,17 +6,7 @@
 
 #include "alloc.h"
 
-uint32_t
-pm_idmap_get(const struct pm_idmap *m, int64_t id)
-{
-    if (!m->cap)
-        return PM_IDMAP_NONE;
-    for (size_t i = pm_idmap_slot_of(id, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        if (m->slot[i].v == PM_IDMAP_NONE || m->slot[i].id == id)
-            return m->slot[i].v;
-    }
-}
-
+/* The slot holding id, or the empty slot where it would go. */
 static size_t
 find(const struct pm_idmap_slot *slot, size_t cap, int64_t id)
 {
@@ -25,6 +15,12 @@ find(const struct pm_idmap_slot *slot, size_t cap, int64_t id)
     while (slot[i].v != PM_IDMAP_NONE && slot[i].id != id)
         i = (i + 1) & (cap - 1);
     return i;
+}
+
+uint32_t
+pm_idmap_get(const struct pm_idmap *m, int64_t id)
+{
+    return m->cap ? m->slot[find(m->slot, m->cap, id)].v : PM_IDMAP_NONE;
 }
 
 static int

@@ -74,7 +74,7 @@ struct series {
     int64_t *bytes, *blocks;
 };
 
-#define NONE UINT32_MAX
+#define NONE PM_IDMAP_NONE     /* no index; also what pm_idmap_get returns for an unknown id */
 
 /* Snapshot id -> index of the first point at or after it, for the live rows' first_snapshot and
  * until_snapshot. A table over the points' id range when it is small, else a binary search. */

@@ -17,7 +17,7 @@
 #include "alloc.h"
 #include "idmap.h"
 
-#define NONE UINT32_MAX
+#define NONE PM_IDMAP_NONE     /* no index; also what pm_idmap_get returns for an unknown id */
 #define FEW 2048                /* up to this many ids are looked up one by one */
 
 /* ---- the working state ---- */
