@@ -489,12 +489,14 @@ flush_ends(struct end_batch *e)
     return run(e->stmt);    /* unused ids stay NULL: "rowid IN (NULL)" matches nothing */
 }
 
-/* The next free cell row of b; flushes b first when it is full. */
-static struct cell *
-batch_row(struct batch *b, int *rc)
+/* Buffers a row of b->ncol cells; flushes b first when it is full. */
+static int
+add_row(struct batch *b, const struct cell *cells)
 {
-    *rc = b->n == BATCH_ROWS ? flush_batch(b) : 0;
-    return b->row[b->n++];
+    int rc = b->n == BATCH_ROWS ? flush_batch(b) : 0;
+
+    memcpy(b->row[b->n++], cells, (size_t)b->ncol * sizeof(*cells));
+    return rc;
 }
 
 static void
@@ -622,27 +624,15 @@ int
 pm_store_add_frame(struct pm_store *st, int64_t id, const char *file, const char *function,
                    int line)
 {
-    int rc;
-    struct cell *v = batch_row(&st->frame, &rc);
-
-    v[0] = (struct cell){ .i = id };
-    v[1] = (struct cell){ .text = file };
-    v[2] = (struct cell){ .text = function };
-    v[3] = (struct cell){ .i = line };
-    return rc;
+    return add_row(&st->frame, (const struct cell[]){ { .i = id }, { .text = file },
+                                                      { .text = function }, { .i = line } });
 }
 
 int
 pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t frame, int depth)
 {
-    int rc;
-    struct cell *v = batch_row(&st->stack, &rc);
-
-    v[0] = (struct cell){ .i = id };
-    v[1] = (struct cell){ .i = parent };
-    v[2] = (struct cell){ .i = frame };
-    v[3] = (struct cell){ .i = depth };
-    return rc;
+    return add_row(&st->stack, (const struct cell[]){ { .i = id }, { .i = parent }, { .i = frame },
+                                                      { .i = depth } });
 }
 
 int
@@ -698,18 +688,14 @@ pm_store_add_live(struct pm_store *st, int64_t process, int64_t stack, int64_t s
 
     if ((rc = next_live_rowid(st, rowid)) < 0)
         return rc;
-    struct cell *v = batch_row(&st->live, &rc);
-    v[0] = (struct cell){ .i = *rowid };
-    v[1] = (struct cell){ .i = process };
-    v[2] = (struct cell){ .i = stack };
-    v[3] = (struct cell){ .i = snapshot };
-    v[4] = (struct cell){ .i = pm_counts_bytes(c) };
-    v[5] = (struct cell){ .i = pm_counts_blocks(c) };
+    struct cell v[BATCH_MAX_COLS] = { { .i = *rowid }, { .i = process }, { .i = stack },
+                                      { .i = snapshot }, { .i = pm_counts_bytes(c) },
+                                      { .i = pm_counts_blocks(c) } };
     for (int k = 0; k < PM_KIND_COUNT; k++) {
         v[6 + 2 * k] = (struct cell){ .i = c->bytes[k] };
         v[7 + 2 * k] = (struct cell){ .i = c->blocks[k] };
     }
-    return rc;
+    return add_row(&st->live, v);
 }
 
 int
@@ -731,14 +717,8 @@ int
 pm_store_set_churn(struct pm_store *st, int64_t process, int64_t stack, int64_t bytes,
                    int64_t blocks)
 {
-    int rc;
-    struct cell *v = batch_row(&st->churn, &rc);
-
-    v[0] = (struct cell){ .i = process };
-    v[1] = (struct cell){ .i = stack };
-    v[2] = (struct cell){ .i = bytes };
-    v[3] = (struct cell){ .i = blocks };
-    return rc;
+    return add_row(&st->churn, (const struct cell[]){ { .i = process }, { .i = stack },
+                                                      { .i = bytes }, { .i = blocks } });
 }
 
 int
