@@ -98,11 +98,11 @@ def generate(path, size_gb, n_snap, n_stacks, n_frames, seed):
             if depth[j] >= 40:
                 j = rnd.randrange(len(ids))
             parent, d = ids[j], depth[j] + 1
-        sid = rnd.getrandbits(62) + 1
+        sid = 1 << 32 | (i + 1)     # the shim's ids: process id << 32 | index
         ids.append(sid)
         depth.append(d)
-        rows.append((sid, parent, rnd.choice(frame_ids), d))
-    db.executemany('INSERT OR IGNORE INTO stack VALUES (?, ?, ?, ?)', rows)
+        rows.append((sid, parent, rnd.choice(frame_ids), d, rnd.getrandbits(62) + 1))
+    db.executemany('INSERT OR IGNORE INTO stack VALUES (?, ?, ?, ?, ?)', rows)
     rows = None
 
     # Live rows: stack index -> (rowid, bytes, blocks) of its open row.

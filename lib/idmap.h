@@ -16,8 +16,8 @@ struct pm_idmap {
     size_t cap, n; /* cap: a power of two, at least twice n */
 };
 
-/* The home slot of id. splitmix64's finalizer: ids are content hashes in the file, but may be
- * small in tests and in files written by other tools. */
+/* The home slot of id. splitmix64's finalizer: ids are content hashes or (process << 32 | n) in
+ * the file, small in tests and in files written by other tools. */
 static inline size_t
 pm_idmap_slot_of(int64_t id, size_t cap)
 {

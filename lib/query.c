@@ -128,8 +128,14 @@ pm_query_open(const char *path, struct pm_query **out, struct pm_diag *diag)
                          path, version, PM_SCHEMA_VERSION);
         goto fail;
     }
-    if (version < PM_SCHEMA_VERSION) {
+    if (version < 1) {
         rc = pm_diag_set(diag, -PM_ESCHEMA, "'%s' is not a pymem profile", path);
+        goto fail;
+    }
+    if (version < PM_SCHEMA_VERSION) {
+        rc = pm_diag_set(diag, -PM_ESCHEMA,
+                         "'%s' has an older schema (version %d); this pymem-view reads version %d",
+                         path, version, PM_SCHEMA_VERSION);
         goto fail;
     }
     if ((rc = prepare(q, missing_table_sql, &s, diag)) < 0)

@@ -15,14 +15,17 @@
 #include "query.h"
 #include "query_analysis_int.h"
 
-/* Per `by`: the line and stack columns, and the GROUP BY terms naming the key. */
+/* Per `by`: the line and stack columns, the stack key column and the GROUP BY terms naming the
+ * key. Stacks group by content (one missing from the stack table, by its id). */
 static const struct {
     const char *line_stack;
+    const char *stack_key;
     const char *group;
 } by_sql[] = {
-    [PM_ANALYSIS_BY_LINE] = {"coalesce(f.line, 0), 0", "1, 2, 3"},
-    [PM_ANALYSIS_BY_FUNCTION] = {"0, 0", "1, 2"},
-    [PM_ANALYSIS_BY_STACK] = {"coalesce(f.line, 0), l.stack", "4"},
+    [PM_ANALYSIS_BY_LINE] = {"coalesce(f.line, 0), 0", "0", "1, 2, 3"},
+    [PM_ANALYSIS_BY_FUNCTION] = {"0, 0", "0", "1, 2"},
+    [PM_ANALYSIS_BY_STACK] = {"coalesce(f.line, 0), min(l.stack)", "coalesce(s.key, l.stack)",
+                              "7"},
 };
 
 int
@@ -49,7 +52,7 @@ pm_analysis_key_clear(struct pm_analysis_key *k)
     *k = (struct pm_analysis_key){0};
 }
 
-/* Reads columns 0-3 of s into k (copies). */
+/* Reads columns 0-3 and 6 of s into k (copies). */
 static int
 key_read(sqlite3_stmt *s, struct pm_analysis_key *k)
 {
@@ -61,6 +64,7 @@ key_read(sqlite3_stmt *s, struct pm_analysis_key *k)
         .function = pm_strdup(function ? function : ""),
         .line = sqlite3_column_int64(s, 2),
         .stack = sqlite3_column_int64(s, 3),
+        .stack_key = sqlite3_column_int64(s, 6),
     };
     if (!k->file || !k->function) {
         pm_analysis_key_clear(k);
@@ -74,8 +78,8 @@ pm_analysis_key_cmp(const struct pm_analysis_key *a, const struct pm_analysis_ke
 {
     int c;
 
-    if (a->stack != b->stack)
-        return a->stack < b->stack ? -1 : 1;
+    if (a->stack_key != b->stack_key)
+        return a->stack_key < b->stack_key ? -1 : 1;
     if ((c = strcmp(a->file, b->file)) != 0)
         return c;
     if (a->line != b->line)
@@ -103,10 +107,10 @@ pm_analysis_at(struct pm_query *a, int64_t process, int64_t snapshot, enum pm_an
 
     *out = (struct pm_analysis_amounts){0};
     snprintf(sql, sizeof(sql),
-             "SELECT " KEY_COLUMNS ", %s, sum(l.bytes), sum(l.blocks)" KEY_JOIN
+             "SELECT " KEY_COLUMNS ", %s, sum(l.bytes), sum(l.blocks), %s" KEY_JOIN
              " WHERE l.process = ?1 AND l.first_snapshot <= ?2"
              " AND (l.until_snapshot IS NULL OR l.until_snapshot > ?2) GROUP BY %s",
-             by_sql[by].line_stack, by_sql[by].group);
+             by_sql[by].line_stack, by_sql[by].stack_key, by_sql[by].group);
     if ((rc = pm_analysis_prepare(a, sql, &s, diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, process);

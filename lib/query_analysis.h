@@ -30,7 +30,9 @@ struct pm_analysis_key {
     char *file;
     char *function;
     int64_t line;  /* 0 for PM_ANALYSIS_BY_FUNCTION */
-    int64_t stack; /* the stack id for PM_ANALYSIS_BY_STACK, else 0 */
+    int64_t stack; /* PM_ANALYSIS_BY_STACK: the id of the stack in its file, else 0 */
+    int64_t stack_key; /* PM_ANALYSIS_BY_STACK: what is compared, the same for the same stack
+                        * in every process and file (stack.key), else 0 */
 };
 
 /* Live memory per key at one snapshot, sorted by key. */

@@ -26,5 +26,5 @@ int pm_analysis_oom(struct pm_diag *diag);
 
 void pm_analysis_key_clear(struct pm_analysis_key *k);
 
-/* Orders keys by stack, file, line, function. */
+/* Orders keys by stack key, file, line, function. */
 int pm_analysis_key_cmp(const struct pm_analysis_key *a, const struct pm_analysis_key *b);

@@ -618,7 +618,8 @@ finish_key(struct pm_growth *g, size_t *cap, const struct points *p, struct seri
                 .key = {.file = pm_strdup(k->file),
                         .function = pm_strdup(k->function),
                         .line = k->line,
-                        .stack = k->stack},
+                        .stack = k->stack,
+                        .stack_key = k->stack_key},
                 .slope = slope,
                 .steadiness = (double)grew / (double)(n - 1),
                 .fit = fit > 1 ? 1 : fit,
@@ -663,7 +664,7 @@ fit_keys(struct growth *g, struct pm_growth *out, struct pm_diag *diag)
             const struct gkey *name = &g->keys.v[st->key];
             struct pm_analysis_key k = {
                 .file = name->file, .function = name->function, .line = name->line,
-                .stack = st->id};
+                .stack = st->id, .stack_key = st->id};  /* one process: ids are keys */
 
             if (i + 2 < g->n_stacks && g->stacks[i + 2].len)
                 __builtin_prefetch(chunk_at(&g->ar, g->stacks[i + 2].head));

@@ -29,6 +29,7 @@ struct live {
 
 struct node {
     int64_t id, parent, frame;
+    int64_t key;                /* stack.key: the same stack in every process */
     uint32_t fidx;              /* index in frames; 0 = unknown stack */
     uint32_t up;                /* the parent's index once resolved, or NONE */
     uint32_t row;               /* PM_TOP_BY_STACK: its row, or NONE */
@@ -52,6 +53,7 @@ struct top {
     struct node *node;
     size_t n_node, cap_node;
     struct pm_idmap node_map;
+    struct pm_idmap key_row;    /* PM_TOP_BY_STACK: the row of each stack key */
     bool all_stacks;            /* the whole stack table is loaded */
     sqlite3_stmt *stack_by_id;
     struct frame *frame;        /* [0] unknown stack, [1] unknown frame */
@@ -198,12 +200,12 @@ out:
 }
 
 static int
-add_node(struct top *t, int64_t id, int64_t parent, int64_t frame, uint32_t fidx)
+add_node(struct top *t, int64_t id, int64_t parent, int64_t frame, int64_t key, uint32_t fidx)
 {
     if (pm_grow(&t->node, &t->cap_node, t->n_node, sizeof(*t->node)) < 0 ||
         pm_idmap_put(&t->node_map, id, (uint32_t)t->n_node) < 0)
         return -ENOMEM;
-    t->node[t->n_node++] = (struct node){ id, parent, frame, fidx, NONE, NONE, false };
+    t->node[t->n_node++] = (struct node){ id, parent, frame, key, fidx, NONE, NONE, false };
     return 0;
 }
 
@@ -215,12 +217,13 @@ load_all_stacks(struct top *t, struct pm_diag *diag)
     int rc;
 
     t->all_stacks = true;
-    if ((rc = prepare(t, "SELECT id, parent, frame FROM stack", &s, diag)) < 0)
+    if ((rc = prepare(t, "SELECT id, parent, frame, key FROM stack", &s, diag)) < 0)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(s, 0);
         if (pm_idmap_get(&t->node_map, id) == NONE &&
-            add_node(t, id, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), NONE) < 0) {
+            add_node(t, id, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+                     sqlite3_column_int64(s, 3), NONE) < 0) {
             sqlite3_finalize(s);
             return oom(diag);
         }
@@ -244,22 +247,23 @@ get_node(struct top *t, int64_t id, size_t *lookups, uint32_t *out, struct pm_di
     }
     if (i == NONE && !t->all_stacks) {
         sqlite3_stmt *s = t->stack_by_id;
-        if (!s && (rc = prepare(t, "SELECT parent, frame FROM stack WHERE id = ?1",
+        if (!s && (rc = prepare(t, "SELECT parent, frame, key FROM stack WHERE id = ?1",
                                 &t->stack_by_id, diag)) < 0)
             return rc;
         s = t->stack_by_id;
         sqlite3_reset(s);
         sqlite3_bind_int64(s, 1, id);
         if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            if (add_node(t, id, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), NONE))
+            if (add_node(t, id, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+                         sqlite3_column_int64(s, 2), NONE))
                 return oom(diag);
             i = (uint32_t)(t->n_node - 1);
         } else if (rc != SQLITE_DONE) {
             return sql_fail(t, diag, rc);
         }
     }
-    if (i == NONE) {
-        if (add_node(t, id, 0, 0, 0) < 0)
+    if (i == NONE) {    /* keyed by its id: unknown stacks stay apart */
+        if (add_node(t, id, 0, 0, id, 0) < 0)
             return oom(diag);
         i = (uint32_t)(t->n_node - 1);
     }
@@ -445,6 +449,21 @@ frame_row(struct top *t, uint32_t f)
     return fr->row;
 }
 
+/* The row of node n in the stack mode: one per stack key, so that the same stack in several
+ * processes (--all-processes; ids are given per process) is one row. NONE when out of memory. */
+static uint32_t
+stack_row(struct top *t, uint32_t n)
+{
+    const struct node *nd = &t->node[n];
+    const struct frame *fr = &t->frame[nd->fidx];
+    uint32_t r = pm_idmap_get(&t->key_row, nd->key);
+
+    if (r == NONE && (r = new_row(t, fr->file, fr->function, fr->line, nd->id)) != NONE &&
+        pm_idmap_put(&t->key_row, nd->key, r) < 0)
+        r = NONE;
+    return r;
+}
+
 static int count_totals(struct top *t, struct pm_diag *diag);
 
 /* Counts every live stack: self to the row of its (attributed) innermost frame or stack,
@@ -470,12 +489,9 @@ count(struct top *t, struct pm_diag *diag)
         }
         n = l->start;
         if (by_stack) {
-            if ((r = t->node[n].row) == NONE) {
-                const struct frame *fr = &t->frame[t->node[n].fidx];
-                if ((r = t->node[n].row = new_row(t, fr->file, fr->function, fr->line,
-                                                  t->node[n].id)) == NONE)
-                    return oom(diag);
-            }
+            if ((r = t->node[n].row) == NONE &&
+                (r = t->node[n].row = stack_row(t, n)) == NONE)
+                return oom(diag);
         } else if ((r = frame_row(t, t->node[n].fidx)) == NONE) {
             return oom(diag);
         }
@@ -716,6 +732,7 @@ out:
     pm_free(t.frame);
     pm_idmap_release(&t.live_map);
     pm_idmap_release(&t.node_map);
+    pm_idmap_release(&t.key_row);
     pm_idmap_release(&t.frame_map);
     return rc;
 }

@@ -3,10 +3,12 @@
  * on any incompatible change; the viewer refuses versions it does not know. */
 #pragma once
 
-#define PM_SCHEMA_VERSION 1
+#define PM_SCHEMA_VERSION 2
 
-/* Ids of frames and stacks are 63-bit content hashes, so every process of every run that sees the
- * same stack writes the same row (INSERT OR IGNORE): forked children need no id coordination. */
+/* Frame ids are 63-bit content hashes: every process that sees a frame writes the same row
+ * (INSERT OR IGNORE). A stack's id is (process id << 32 | n) for the process that first met it
+ * (a forked child shares its parent's), so each process appends to the stack table instead of
+ * inserting all over it; its content hash is its `key`, the same in every process and file. */
 #define PM_SCHEMA_SQL \
     "CREATE TABLE IF NOT EXISTS process(\n" \
     "  id INTEGER PRIMARY KEY,\n" \
@@ -34,7 +36,8 @@
     "  id INTEGER PRIMARY KEY,\n" \
     "  parent INTEGER NOT NULL,\n"          /* caller stack id; 0 = none (outermost frame) */ \
     "  frame INTEGER NOT NULL,\n"           /* frame(id) of the innermost frame */ \
-    "  depth INTEGER NOT NULL\n"            /* 1 for an outermost frame */ \
+    "  depth INTEGER NOT NULL,\n"           /* 1 for an outermost frame */ \
+    "  key INTEGER NOT NULL\n"              /* content hash of (parent's key, frame) */ \
     ");\n" \
     "CREATE TABLE IF NOT EXISTS snapshot(\n" \
     "  id INTEGER PRIMARY KEY,\n" \

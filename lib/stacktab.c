@@ -109,7 +109,7 @@ frame_key(const void *rec)
 static uint64_t
 stack_key(const void *rec)
 {
-    return (uint64_t)((const struct pm_stack_rec *)rec)->id;
+    return (uint64_t)((const struct pm_stack_rec *)rec)->key;
 }
 
 int
@@ -157,15 +157,15 @@ pm_stacktab_push(struct pm_stacktab *t, uint32_t parent, uint32_t frame, uint32_
     uint32_t n = atomic_load_explicit(&t->n_stacks, memory_order_relaxed);
     const struct pm_stack_rec *p = pm_chunked_at(&t->stacks, parent);
     const struct pm_frame_rec *f = pm_chunked_at(&t->frames, frame);
-    int64_t parent_id = parent ? p->id : 0;
-    int64_t id = pm_hash_id(pm_hash_step(pm_hash_mix((uint64_t)parent_id), (uint64_t)f->id));
+    int64_t parent_key = parent ? p->key : 0;
+    int64_t key = pm_hash_id(pm_hash_step(pm_hash_mix((uint64_t)parent_key), (uint64_t)f->id));
     struct pm_stack_rec *rec;
     uint32_t i;
     int rc;
 
     if ((rc = grow_index(&t->stack_slot, &t->stack_cap, n, &t->stacks, stack_key)) < 0)
         return rc;
-    for (i = (uint32_t)id & (t->stack_cap - 1); t->stack_slot[i]; i = (i + 1) & (t->stack_cap - 1)) {
+    for (i = (uint32_t)key & (t->stack_cap - 1); t->stack_slot[i]; i = (i + 1) & (t->stack_cap - 1)) {
         rec = pm_chunked_at(&t->stacks, t->stack_slot[i]);
         if (rec->parent == parent && rec->frame == frame) {
             *out = t->stack_slot[i];
@@ -178,7 +178,7 @@ pm_stacktab_push(struct pm_stacktab *t, uint32_t parent, uint32_t frame, uint32_
     if ((rc = pm_chunked_reserve(&t->stacks, n)) < 0)
         return rc;
     rec = pm_chunked_at(&t->stacks, n);
-    rec->id = id;
+    rec->key = key;
     rec->parent = parent;
     rec->frame = frame;
     rec->depth = parent ? p->depth + 1 : 1;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Interning of frames (file, function, line) and stacks (caller stack, innermost frame): a trie,
- * root-first, with dense local indices for arrays and 63-bit content-hash ids for the file.
+ * root-first, with dense local indices for arrays and 63-bit content hashes: a frame's is its id
+ * in the file, a stack's its `key` there (its id is the writer's, see preload/stackrows.h).
  * Appends are serialized by the table's mutex (taken by the caller with pm_stacktab_lock);
  * records never move, so readers use pm_stacktab_*_count() + *_at() without the lock. */
 #pragma once
@@ -21,7 +22,7 @@ struct pm_frame_rec {
 };
 
 struct pm_stack_rec {
-    int64_t id;             /* content hash of (parent id, frame id) */
+    int64_t key;            /* content hash of (parent key, frame id): same in every process */
     uint32_t parent;        /* stack index of the caller stack, 0 = outermost */
     uint32_t frame;         /* frame index */
     uint32_t depth;

@@ -45,7 +45,7 @@
  * depends on them runs, or until commit or close. {name, SQL up to VALUES, columns} */
 #define PM_BATCHES(X) \
     X(frame, "INSERT OR IGNORE INTO frame(id, file, function, line)", 4) \
-    X(stack, "INSERT OR IGNORE INTO stack(id, parent, frame, depth)", 4) \
+    X(stack, "INSERT OR IGNORE INTO stack(id, parent, frame, depth, key)", 5) \
     X(live, "INSERT INTO live(rowid, process, stack, first_snapshot, bytes, blocks, " \
             "python_bytes, python_blocks, raw_bytes, raw_blocks, native_bytes, " \
             "native_blocks)", 12) \
@@ -629,10 +629,11 @@ pm_store_add_frame(struct pm_store *st, int64_t id, const char *file, const char
 }
 
 int
-pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t frame, int depth)
+pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t frame, int depth,
+                   int64_t key)
 {
     return add_row(&st->stack, (const struct cell[]){ { .i = id }, { .i = parent }, { .i = frame },
-                                                      { .i = depth } });
+                                                      { .i = depth }, { .i = key } });
 }
 
 int

@@ -79,11 +79,13 @@ int pm_store_find_process(struct pm_store *st, pid_t pid, int exec_only, int64_t
 int pm_store_end_process(struct pm_store *st, int64_t id, double end_time, const char *reason,
                          int status);
 
-/* Frames and stacks are content-addressed: inserting one twice is a no-op. The strings are
- * borrowed until the next flush, commit or close. */
+/* Inserting a frame or stack id twice is a no-op (frame ids are content hashes; a stack id is
+ * given by one process, and its children may write it again). The strings are borrowed until the
+ * next flush, commit or close. */
 int pm_store_add_frame(struct pm_store *st, int64_t id, const char *file, const char *function,
                        int line);
-int pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t frame, int depth);
+int pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t frame, int depth,
+                       int64_t key);
 
 /* Inserts a snapshot row; *id gets its id. */
 int pm_store_add_snapshot(struct pm_store *st, const struct pm_snapshot_row *row, int64_t *id);

@@ -6,8 +6,8 @@
 
 #include "alloc.h"
 
-struct pm_keyed *
-pm_keyed_new(size_t n)
+static struct pm_keyed *
+keyed_new(size_t n)
 {
     return pm_malloc((n ? n : 1) * sizeof(struct pm_keyed));
 }
@@ -47,10 +47,12 @@ radix_sort(struct pm_keyed *k, struct pm_keyed *tmp, size_t n)
     return k;
 }
 
-void
-pm_keyed_sort(struct pm_keyed **k, size_t n)
+/* Sorts (*k)[0..n) by id; the sorted entries may end up in a new array (*k replaced, the old one
+ * freed). Ids must be non-negative. */
+static void
+keyed_sort(struct pm_keyed **k, size_t n)
 {
-    struct pm_keyed *tmp = n > 64 ? pm_keyed_new(n) : NULL;
+    struct pm_keyed *tmp = n > 64 ? keyed_new(n) : NULL;
     struct pm_keyed *sorted;
 
     if (!tmp) {     /* small, or no memory for the radix sort's second buffer */
@@ -66,12 +68,12 @@ struct pm_keyed *
 pm_sorted_by_id(uint32_t from, uint32_t to, pm_id_of_fn id_of)
 {
     size_t n = to > from ? to - from : 0;
-    struct pm_keyed *k = pm_keyed_new(n);
+    struct pm_keyed *k = keyed_new(n);
 
     if (!k)
         return NULL;
     for (size_t i = 0; i < n; i++)
         k[i] = (struct pm_keyed){ id_of(from + (uint32_t)i), from + (uint32_t)i };
-    pm_keyed_sort(&k, n);
+    keyed_sort(&k, n);
     return k;
 }

@@ -24,6 +24,7 @@
 #include "idorder.h"
 #include "log.h"
 #include "options.h"
+#include "stackrows.h"
 #include "store.h"
 #include "tracker.h"
 
@@ -134,7 +135,7 @@ frame_id(uint32_t idx)
 static int64_t
 stack_id(uint32_t idx)
 {
-    return pm_stacktab_stack_at(&pm_tracker.stacks, idx)->id;
+    return pm_stackrows_id(idx, w.process);
 }
 
 static int
@@ -156,16 +157,11 @@ flush_interned(void)
         }
         pm_free(order);
     }
-    if (rc == 0 && s0 < ns) {
-        if (!(order = pm_sorted_by_id(s0, ns, stack_id)))
-            return -ENOMEM;
-        for (uint32_t k = 0; k < ns - s0 && rc == 0; k++) {
-            const struct pm_stack_rec *s = pm_stacktab_stack_at(t, order[k].idx);
-            int64_t parent = s->parent ? pm_stacktab_stack_at(t, s->parent)->id : 0;
-            rc = pm_store_add_stack(w.store, order[k].id, parent,
-                                    pm_stacktab_frame_at(t, s->frame)->id, (int)s->depth);
-        }
-        pm_free(order);
+    /* in index order, which is id order (stackrows.h): appended to the table */
+    for (uint32_t i = s0; i < ns && rc == 0; i++) {
+        const struct pm_stack_rec *s = pm_stacktab_stack_at(t, i);
+        rc = pm_store_add_stack(w.store, stack_id(i), s->parent ? stack_id(s->parent) : 0,
+                                pm_stacktab_frame_at(t, s->frame)->id, (int)s->depth, s->key);
     }
     if (rc == 0) {
         w.frames_written = nf;
@@ -177,11 +173,10 @@ flush_interned(void)
 
 /* New frames and stacks go out ahead of the snapshots that need them, on this thread's core,
  * so that the final snapshot, written while the program waits at exit, has little left to do.
- * But stack ids are content hashes, spread over the whole table: any batch of more than a few
- * hundred rows dirties every page of it, and each commit writes them all to the WAL again. So
- * a tick flushes only once the new stacks are a quarter of those written (a few full rewrites
- * while the table grows, instead of one every tick: black's workers spent a third of a core on
- * it), or when they have waited FLUSH_WAIT seconds. */
+ * A tick flushes once the new stacks are a quarter of those written, or when they have waited
+ * FLUSH_WAIT seconds: frame ids are content hashes, so a flush dirties pages all over the frame
+ * table. (Stack rows are appended, see stackrows.h; on black, flushing at every tick instead
+ * measured the same.) */
 #define FLUSH_WAIT 2.0
 
 static bool
@@ -247,38 +242,32 @@ fail:
     return -ENOMEM;
 }
 
-/* Writes the changed stacks' rows, in id order (B-tree keys in order, see idorder.h). */
+/* Writes the changed stacks' rows, in index order: stack id order, so B-tree keys arrive in
+ * order and touch each page once (in random order, a page per row). */
 static int
 write_changes(const struct change *changed, size_t n, int64_t snap, bool with_churn)
 {
-    struct pm_keyed *order = pm_keyed_new(n);
     int rc = 0;
 
-    if (!order)
-        return -ENOMEM;
-    for (size_t k = 0; k < n; k++)
-        order[k] = (struct pm_keyed){ stack_id(changed[k].idx), (uint32_t)k };
-    pm_keyed_sort(&order, n);
     for (size_t k = 0; k < n && rc == 0; k++) {
-        const struct change *ch = &changed[order[k].idx];
+        const struct change *ch = &changed[k];
         struct last_written *last = pm_chunked_at(&w.last, ch->idx);
         if (ch->counts_differ) {
             if (last->rowid)
                 rc = pm_store_end_live(w.store, last->rowid, snap);
             last->rowid = 0;
             if (rc == 0 && !counts_zero(&ch->counts))
-                rc = pm_store_add_live(w.store, w.process, order[k].id, snap, &ch->counts,
+                rc = pm_store_add_live(w.store, w.process, stack_id(ch->idx), snap, &ch->counts,
                                        &last->rowid);
             last->counts = ch->counts;
         }
         if (rc == 0 && with_churn && ch->churn_differs) {
-            rc = pm_store_set_churn(w.store, w.process, order[k].id, ch->alloc_bytes,
+            rc = pm_store_set_churn(w.store, w.process, stack_id(ch->idx), ch->alloc_bytes,
                                     ch->alloc_blocks);
             last->churn_bytes = ch->alloc_bytes;
             last->churn_blocks = ch->alloc_blocks;
         }
     }
-    pm_free(order);
     return rc;
 }
 
@@ -706,6 +695,7 @@ pm_writer_postfork_child(void)
      * prepare waited for the writer's batch. */
     pm_store_close_orphan(w.store, w.store_fds, w.n_store_fds);
     w.store = NULL;
+    pm_stackrows_after_fork(pm_stacktab_stack_count(&pm_tracker.stacks), w.process);
     pm_identity.parent_id = w.process;
     pm_identity.run_id = w.run;
     pm_identity.ppid = pm_identity.pid;

@@ -1,5 +1,7 @@
 """Acceptance 4: os.fork(). Three processes in the file, one run, the children's parent is the
-forking process; each process's final snapshot holds its own lines and not the others'."""
+forking process; each process's final snapshot holds its own lines and not the others'. Stack
+ids: the children share the parent's for what they inherited; a stack each child met on its own
+has two ids (one per child) and one key, and the viewer counts it as one."""
 import os
 import re
 import sys
@@ -16,7 +18,7 @@ def main():
     c = h.Checker("fork")
     with h.TempDir("fork") as tmp:
         src = h.prog(tmp, "forker.py")
-        L = {t: h.find_line(src, t) for t in ("Q", "C1", "C2", "P")}
+        L = {t: h.find_line(src, t) for t in ("Q", "S", "C1", "C2", "P")}
         db = tmp.sub("profile.db")
         res = h.run([h.PY, src], output=db, cwd=tmp.path)
         c.eq(res.returncode, 0, "forker exit status (stderr %r)" % res.stderr[-1000:])
@@ -73,6 +75,10 @@ def main():
                    "child2 final: line C2 [top: %s]" % p.top_lines(f_c2["id"]))
             c.eq(p.line(f_c2["id"], src, L["P"]), 0, "child2 final: line P absent")
             c.eq(p.line(f_c2["id"], src, L["C1"]), 0, "child2 final: line C1 absent")
+            c.near(p.line(f_c2["id"], src, L["S"]), 4 * h.MiB, "child2 final: line S")
+        if f_c1:
+            c.near(p.line(f_c1["id"], src, L["S"]), 4 * h.MiB, "child1 final: line S")
+        stack_ids(c, p, src, L, par, ch1, ch2)
         p.close()
         if view:
             runs = h.view_json(view, db, "runs", check=c, what="runs")
@@ -95,8 +101,49 @@ def main():
                 c.eq(top.get("process", {}).get("pid"), ppid, "viewer top default process = root")
                 c.near(h.view_line(top, src, L["P"]), 50 * h.MiB, "viewer parent: line P")
                 c.eq(h.view_line(top, src, L["C1"]), 0, "viewer parent: line C1 absent")
+            top = h.view_json(view, db, "top", "--final", "--all-processes", "--by", "stack",
+                              "--limit", "0", check=c, what="top --all-processes --by stack")
+            if top:
+                rows = [r for r in top.get("rows", [])
+                        if r.get("file") == src and r.get("line") == L["S"]]
+                c.eq(len(rows), 1, "viewer --all-processes --by stack: rows of line S (one stack)")
+                c.near(sum(r.get("self_bytes", 0) for r in rows), 8 * h.MiB,
+                       "viewer --all-processes --by stack: line S, both children")
+            snaps = [p_final["id"] for p_final in (f_c1, f_c2) if p_final]
+            if len(snaps) == 2:
+                diff = h.view_json(view, db, "diff", "--by", "stack", "--limit", "0",
+                                   *map(str, snaps), check=c, what="diff --by stack child1 child2")
+                if diff:
+                    changed = [(r.get("line"), r.get("change_bytes")) for r in diff.get("rows", [])
+                               if r.get("file") == src]
+                    c.eq([x for x in changed if x[0] == L["S"]], [],
+                         "diff --by stack child1 child2: line S unchanged (%r)" % changed)
+                    c.near(dict(changed).get(L["C2"], 0), 20 * h.MiB,
+                           "diff --by stack child1 child2: line C2 appears")
         closefds(c, tmp)
     c.finish()
+
+
+def stack_ids(c, p, src, L, par, ch1, ch2):
+    """Stack ids are (process id << 32 | n) of the process that met the stack first."""
+    def stacks_at(line):
+        return p.q("SELECT s.id, s.key FROM stack s JOIN frame f ON f.id = s.frame"
+                   " WHERE f.file = ? AND f.line = ? ORDER BY s.id", src, line)
+
+    q = stacks_at(L["Q"])
+    c.eq([r["id"] >> 32 for r in q], [par["id"]], "line Q: one stack row, the parent's id")
+    s = stacks_at(L["S"])
+    c.eq(sorted(r["id"] >> 32 for r in s), sorted([ch1["id"], ch2["id"]]),
+         "line S: one stack row per child, under its own id")
+    c.eq(len({r["key"] for r in s}), 1, "line S: the two rows have one key")
+    for name, pr in (("child1", ch1), ("child2", ch2)):
+        used = {r[0] for r in p.q("SELECT DISTINCT stack FROM live WHERE process = ?", pr["id"])}
+        c.check(bool(q) and q[0]["id"] in used, "%s: its line Q rows use the parent's stack id"
+                % name, "yes", sorted(used))
+    c.eq(p.q1("SELECT count(*) FROM live l LEFT JOIN stack s ON s.id = l.stack WHERE s.id IS NULL"),
+         0, "live rows without a stack row")
+    c.eq(p.q1("SELECT count(*) FROM stack c LEFT JOIN stack s ON s.id = c.parent"
+              " WHERE c.parent <> 0 AND s.id IS NULL"), 0, "stack rows without their caller")
 
 
 def closefds(c, tmp):

@@ -169,8 +169,8 @@ Test(stacktab, push_dedupes_and_records_parent_frame_depth)
     cr_expect_eq(r2->depth, 2);
     cr_expect_eq(r3->parent, 0);
     cr_expect_eq(r3->depth, 1);
-    cr_expect_neq(r2->id, r3->id);
-    cr_expect_neq(r1->id, r2->id);
+    cr_expect_neq(r2->key, r3->key);
+    cr_expect_neq(r1->key, r2->key);
     cr_expect_eq(pm_stacktab_stack_count(&tab), 4, "none + 3 stacks");
 }
 
@@ -209,9 +209,9 @@ Test(stacktab, ids_are_content_hashes_equal_across_tables)
     b3 = push_in(&other, b2, frame_in(&other, "lib.py", "load", 99), NULL);
 
     cr_expect_neq(a3, b3, "the test relies on different indices");
-    cr_expect_eq(pm_stacktab_stack_at(&tab, a1)->id, pm_stacktab_stack_at(&other, b1)->id);
-    cr_expect_eq(pm_stacktab_stack_at(&tab, a2)->id, pm_stacktab_stack_at(&other, b2)->id);
-    cr_expect_eq(pm_stacktab_stack_at(&tab, a3)->id, pm_stacktab_stack_at(&other, b3)->id);
+    cr_expect_eq(pm_stacktab_stack_at(&tab, a1)->key, pm_stacktab_stack_at(&other, b1)->key);
+    cr_expect_eq(pm_stacktab_stack_at(&tab, a2)->key, pm_stacktab_stack_at(&other, b2)->key);
+    cr_expect_eq(pm_stacktab_stack_at(&tab, a3)->key, pm_stacktab_stack_at(&other, b3)->key);
     cr_expect_eq(pm_stacktab_frame_at(&tab, pm_stacktab_stack_at(&tab, a3)->frame)->id,
                  pm_stacktab_frame_at(&other, pm_stacktab_stack_at(&other, b3)->frame)->id);
     pm_stacktab_release(&other);
@@ -288,7 +288,7 @@ Test(stacktab, a_hundred_thousand_distinct_stacks)
     ids = malloc(sizeof(*ids) * (n - 1));
     cr_assert_not_null(ids);
     for (uint32_t i = 1; i < n; i++)
-        ids[i - 1] = pm_stacktab_stack_at(&tab, i)->id;
+        ids[i - 1] = pm_stacktab_stack_at(&tab, i)->key;
     qsort(ids, n - 1, sizeof(*ids), cmp_i64);
     for (uint32_t i = 1; i < n - 1; i++)
         cr_assert_neq(ids[i], ids[i - 1], "two stacks share id %lld", (long long)ids[i]);
@@ -315,7 +315,7 @@ read_published(void *arg)
         uint32_t n = pm_stacktab_stack_count(&tab);
         if (n > 1) {
             const struct pm_stack_rec *rec = pm_stacktab_stack_at(&tab, n - 1);
-            if (rec->id <= 0 || rec->depth == 0 || rec->frame == 0 || rec->frame >= pm_stacktab_frame_count(&tab))
+            if (rec->key <= 0 || rec->depth == 0 || rec->frame == 0 || rec->frame >= pm_stacktab_frame_count(&tab))
                 r->bad++;
         }
         if (n > r->seen_max)

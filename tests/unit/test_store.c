@@ -225,7 +225,7 @@ Test(store, processes_root_and_child_are_read_back)
     sqlite3_close(db);
 }
 
-Test(store, frames_and_stacks_are_content_addressed)
+Test(store, frame_and_stack_duplicates_are_ignored)
 {
     struct pm_store *st = open_store();
     const int64_t f1 = 0x123456789abcdefLL, f2 = 0x7fffffffffffffffLL, s1 = 42, s2 = 0x5eed5eed5eedLL;
@@ -235,9 +235,9 @@ Test(store, frames_and_stacks_are_content_addressed)
     cr_assert_eq(pm_store_add_frame(st, f1, "app.py", "<module>", 1), 0);
     cr_assert_eq(pm_store_add_frame(st, f2, "lib/ü.py", "load", 123456), 0);
     cr_assert_eq(pm_store_add_frame(st, f1, "app.py", "<module>", 1), 0, "a duplicate is a no-op");
-    cr_assert_eq(pm_store_add_stack(st, s1, 0, f1, 1), 0);
-    cr_assert_eq(pm_store_add_stack(st, s2, s1, f2, 2), 0);
-    cr_assert_eq(pm_store_add_stack(st, s2, s1, f2, 2), 0, "a duplicate is a no-op");
+    cr_assert_eq(pm_store_add_stack(st, s1, 0, f1, 1, 7), 0);
+    cr_assert_eq(pm_store_add_stack(st, s2, s1, f2, 2, -5), 0);
+    cr_assert_eq(pm_store_add_stack(st, s2, s1, f2, 2, -5), 0, "a duplicate is a no-op");
     pm_store_close(st);
 
     db = open_ro();
@@ -255,6 +255,8 @@ Test(store, frames_and_stacks_are_content_addressed)
     cr_expect_eq(q_int(db, "SELECT parent FROM stack WHERE id = 104373592874733"), s1);
     cr_expect_eq(q_int(db, "SELECT frame FROM stack WHERE id = 104373592874733"), f2);
     cr_expect_eq(q_int(db, "SELECT depth FROM stack WHERE id = 104373592874733"), 2);
+    cr_expect_eq(q_int(db, "SELECT key FROM stack WHERE id = 42"), 7);
+    cr_expect_eq(q_int(db, "SELECT key FROM stack WHERE id = 104373592874733"), -5);
     sqlite3_close(db);
 }
 
@@ -547,7 +549,7 @@ Test(store, buffered_rows_land_exactly_across_batches)
     for (int i = 0; i < N; i++) {
         struct pm_counts c = {.bytes = {i, 0, 1}, .blocks = {1, 0, 1}};
         cr_assert_eq(pm_store_add_frame(st, 1000 + i, "f.py", "fn", i), 0);
-        cr_assert_eq(pm_store_add_stack(st, 5000 + i, i ? 4999 + i : 0, 1000 + i, i + 1), 0);
+        cr_assert_eq(pm_store_add_stack(st, 5000 + i, i ? 4999 + i : 0, 1000 + i, i + 1, 9000 + i), 0);
         cr_assert_eq(pm_store_add_live(st, p, 5000 + i, snap1, &c, &rowid[i]), 0);
         cr_assert_eq(pm_store_set_churn(st, p, 5000 + i, 10 * i, i), 0);
         if (i)
