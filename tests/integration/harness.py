@@ -328,6 +328,23 @@ class Profile:
     def integrity(self):
         return self.q1("PRAGMA integrity_check")
 
+    def dangling(self):
+        """Rows naming a stack the file lacks: live and churn rows, and stacks whose caller is
+        missing. (0, 0, 0) in a sound file."""
+        return (self.q1("SELECT count(*) FROM live l LEFT JOIN stack s ON s.id = l.stack"
+                        " WHERE s.id IS NULL"),
+                self.q1("SELECT count(*) FROM churn c LEFT JOIN stack s ON s.id = c.stack"
+                        " WHERE s.id IS NULL"),
+                self.q1("SELECT count(*) FROM stack c LEFT JOIN stack s ON s.id = c.parent"
+                        " WHERE c.parent <> 0 AND s.id IS NULL"))
+
+    def stack_owners(self, process):
+        """The processes whose ids the stacks of a process's live and churn rows carry (a stack
+        id is process id << 32 | n)."""
+        return {r[0] for r in self.q("SELECT DISTINCT stack >> 32 FROM live WHERE process = ?"
+                                     " UNION SELECT DISTINCT stack >> 32 FROM churn"
+                                     " WHERE process = ?", process, process)}
+
     # processes and snapshots
     def processes(self, run=None):
         if run is None:

@@ -140,10 +140,7 @@ def stack_ids(c, p, src, L, par, ch1, ch2):
         used = {r[0] for r in p.q("SELECT DISTINCT stack FROM live WHERE process = ?", pr["id"])}
         c.check(bool(q) and q[0]["id"] in used, "%s: its line Q rows use the parent's stack id"
                 % name, "yes", sorted(used))
-    c.eq(p.q1("SELECT count(*) FROM live l LEFT JOIN stack s ON s.id = l.stack WHERE s.id IS NULL"),
-         0, "live rows without a stack row")
-    c.eq(p.q1("SELECT count(*) FROM stack c LEFT JOIN stack s ON s.id = c.parent"
-              " WHERE c.parent <> 0 AND s.id IS NULL"), 0, "stack rows without their caller")
+    c.eq(p.dangling(), (0, 0, 0), "live, churn and stack rows naming a missing stack")
 
 
 def closefds(c, tmp):
