@@ -31,6 +31,25 @@ pm_chunked_reserve(struct pm_chunked *c, uint32_t idx)
     return 0;
 }
 
+int
+pm_chunked_reserve_any(struct pm_chunked *c, uint32_t idx)
+{
+    uint32_t d = idx >> PM_CHUNK_BITS;
+    void *chunk, *none = NULL;
+
+    if (d >= PM_CHUNK_DIR)
+        return -ERANGE;
+    if (atomic_load_explicit(&c->chunk[d], memory_order_acquire))
+        return 0;
+    chunk = pm_calloc(PM_CHUNK_LEN, c->elem_size);
+    if (!chunk)
+        return -ENOMEM;
+    if (!atomic_compare_exchange_strong_explicit(&c->chunk[d], &none, chunk, memory_order_acq_rel,
+                                                 memory_order_acquire))
+        pm_free(chunk);
+    return 0;
+}
+
 void
 pm_chunked_release(struct pm_chunked *c)
 {

@@ -33,6 +33,10 @@ void pm_chunked_init(struct pm_chunked *c, size_t elem_size);
 /* Makes sure element idx exists. Returns 0, -ENOMEM or -ERANGE. One writer at a time. */
 int pm_chunked_reserve(struct pm_chunked *c, uint32_t idx);
 
+/* The same from any thread, concurrently with other pm_chunked_reserve_any calls (not with
+ * pm_chunked_reserve): two threads that make the same chunk keep the first one published. */
+int pm_chunked_reserve_any(struct pm_chunked *c, uint32_t idx);
+
 /* Frees every chunk. */
 void pm_chunked_release(struct pm_chunked *c);
 

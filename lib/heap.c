@@ -2,6 +2,7 @@
 /* Per-stack counters and the exact peak; see heap.h for the epoch scheme. */
 #include "heap.h"
 
+#include <errno.h>
 #include <sched.h>
 #include <string.h>
 
@@ -59,17 +60,51 @@ gil_counters_current(struct pm_gil_counters *c, uint32_t gen)
     }
 }
 
+_Static_assert(sizeof(struct pm_stack_counters) == 64, "a stack's counters: one cache line");
+
 void
 pm_heap_init(struct pm_heap *h)
 {
     memset(h, 0, sizeof(*h));
     pm_chunked_init(&h->counters, sizeof(struct pm_stack_counters));
+    pm_chunked_init(&h->shared, sizeof(struct pm_shared_counters));
 }
 
 void
 pm_heap_release(struct pm_heap *h)
 {
     pm_chunked_release(&h->counters);
+    pm_chunked_release(&h->shared);
+}
+
+struct pm_shared_counters *
+pm_heap_shared_of(struct pm_heap *h, uint32_t idx)
+{
+    struct pm_stack_counters *c = pm_chunked_at(&h->counters, idx);
+    uint32_t i = atomic_load_explicit(&c->shared, memory_order_acquire);
+
+    return i ? pm_chunked_at(&h->shared, i) : NULL;
+}
+
+/* The stack's raw and native counters, made on its first such event by whichever thread gets
+ * there: an index from the shared count, its chunk published with a CAS (any thread may reserve
+ * one; the loser frees its copy), then the stack's link with a CAS (a thread that loses that
+ * race leaves its record unused). No lock, so none can be held across a fork. NULL when out of
+ * memory. */
+static struct pm_shared_counters *
+shared_counters(struct pm_heap *h, struct pm_stack_counters *c)
+{
+    uint32_t i = atomic_load_explicit(&c->shared, memory_order_acquire);
+
+    if (PM_UNLIKELY(!i)) {
+        uint32_t mine = atomic_fetch_add_explicit(&h->n_shared, 1, memory_order_relaxed) + 1;
+        if (pm_chunked_reserve_any(&h->shared, mine) < 0)
+            return NULL;
+        if (atomic_compare_exchange_strong_explicit(&c->shared, &i, mine, memory_order_acq_rel,
+                                                    memory_order_acquire))
+            i = mine;
+    }
+    return pm_chunked_at(&h->shared, i);
 }
 
 int
@@ -170,20 +205,40 @@ update_shared(struct pm_heap *h, struct pm_shared_counters *c, uint32_t epoch, u
     return mine + atomic_load_explicit(&h->gil_bytes, memory_order_relaxed);
 }
 
-void
+/* Python and shared events racing on two cores may each miss the other's last block here: the
+ * peak is exact to within the events in flight at that instant. */
+static inline void
+note_total(struct pm_heap *h, int64_t now, int sign)
+{
+    if (sign > 0 && now > atomic_load_explicit(&h->peak_bytes, memory_order_relaxed))
+        note_new_maximum(h, now);
+}
+
+/* Out of line: making a stack's shared counters calls the allocator, which would otherwise cost
+ * every Python event a full prologue. */
+static __attribute__((noinline)) int
+shared_event(struct pm_heap *h, struct pm_stack_counters *c, enum pm_kind kind, int64_t bytes,
+             int sign)
+{
+    struct pm_shared_counters *sc = shared_counters(h, c);
+
+    if (!sc)
+        return -ENOMEM;
+    uint32_t epoch = epoch_for_event(h, sign);
+    note_total(h, update_shared(h, sc, epoch, (unsigned)(kind - PM_KIND_RAW), bytes, sign), sign);
+    return 0;
+}
+
+int
 pm_heap_update(struct pm_heap *h, uint32_t idx, enum pm_kind kind, int64_t bytes, int sign)
 {
     struct pm_stack_counters *c = pm_chunked_at(&h->counters, idx);
-    uint32_t epoch = epoch_for_event(h, sign);
-    int64_t now = kind == PM_KIND_PYTHON
-                      ? update_python(h, &c->gil, epoch, bytes, sign)
-                      : update_shared(h, &c->shared, epoch, (unsigned)(kind - PM_KIND_RAW), bytes,
-                                      sign);
 
-    /* Python and shared events racing on two cores may each miss the other's last block here:
-     * the peak is exact to within the events in flight at that instant. */
-    if (sign > 0 && now > atomic_load_explicit(&h->peak_bytes, memory_order_relaxed))
-        note_new_maximum(h, now);
+    if (kind != PM_KIND_PYTHON)
+        return shared_event(h, c, kind, bytes, sign);
+    uint32_t epoch = epoch_for_event(h, sign);
+    note_total(h, update_python(h, &c->gil, epoch, bytes, sign), sign);
+    return 0;
 }
 
 void
@@ -193,8 +248,12 @@ pm_heap_read(struct pm_heap *h, uint32_t idx, struct pm_stack_view *out)
     uint64_t st = atomic_load_explicit(&h->state, memory_order_acquire);
     uint32_t epoch = (uint32_t)(st >> 1);
     bool open = st & STATE_OPEN;
+    static const struct pm_shared_counters none;
     const struct pm_gil_counters *g = &c->gil;
-    const struct pm_shared_counters *s = &c->shared;
+    const struct pm_shared_counters *s = pm_heap_shared_of(h, idx);
+
+    if (!s)
+        s = &none;
     /* counts of an older generation: untouched since the fork, so they are the child's peak
      * picture too, and the child has allocated nothing there */
     bool g_old = g->gen != h->gen;

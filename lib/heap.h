@@ -23,7 +23,7 @@
 
 /* Counters are per process: a forked child starts a new generation (pm_heap_reset_after_fork)
  * and each stack's counters are reset to it lazily, when next touched or read, so that the child
- * does not copy-on-write every counter page at fork (17 MB for black's 120k stacks). */
+ * does not copy-on-write every counter page at fork (black: 120k stacks). */
 
 /* PM_KIND_PYTHON counters of one stack: written only under the GIL. */
 struct pm_gil_counters {
@@ -34,7 +34,8 @@ struct pm_gil_counters {
     int64_t alloc_bytes, alloc_blocks;  /* over the life of the process */
 };
 
-/* PM_KIND_RAW and PM_KIND_NATIVE counters of one stack (index kind - PM_KIND_RAW). */
+/* PM_KIND_RAW and PM_KIND_NATIVE counters of one stack (index kind - PM_KIND_RAW), made on the
+ * stack's first raw or native event: most stacks only ever see Python ones. */
 struct pm_shared_counters {
     atomic_uint lock;                   /* generation << 1 | locked */
     uint32_t epoch;
@@ -43,9 +44,11 @@ struct pm_shared_counters {
     int64_t alloc_bytes, alloc_blocks;
 };
 
+/* 64 bytes: a Python event touches one cache line. */
 struct pm_stack_counters {
     struct pm_gil_counters gil;
-    struct pm_shared_counters shared;
+    _Atomic uint32_t shared;            /* index of its pm_shared_counters in heap.shared, 0 = none */
+    uint32_t unused;
 };
 
 struct pm_heap {
@@ -55,6 +58,8 @@ struct pm_heap {
     _Atomic uint64_t state;                 /* epoch << 1 | open */
     uint32_t gen;                           /* bumped in each forked child */
     struct pm_chunked counters;             /* struct pm_stack_counters by stack index */
+    struct pm_chunked shared;               /* struct pm_shared_counters, from index 1 */
+    _Atomic uint32_t n_shared;              /* indices of heap.shared handed out */
 };
 
 /* What a reader sees of one stack. */
@@ -70,8 +75,12 @@ void pm_heap_release(struct pm_heap *h);
 int pm_heap_reserve(struct pm_heap *h, uint32_t idx);
 
 /* Accounts one block of `bytes` allocated (sign +1) or freed (sign -1) on stack idx. Updates of
- * kind PM_KIND_PYTHON must be serialized by the caller (the GIL). */
-void pm_heap_update(struct pm_heap *h, uint32_t idx, enum pm_kind kind, int64_t bytes, int sign);
+ * kind PM_KIND_PYTHON must be serialized by the caller (the GIL). Returns 0, or -ENOMEM when a
+ * stack's first raw or native event finds no memory for its counters (nothing is counted). */
+int pm_heap_update(struct pm_heap *h, uint32_t idx, enum pm_kind kind, int64_t bytes, int sign);
+
+/* Stack idx's raw and native counters, NULL while it has seen no such event. */
+struct pm_shared_counters *pm_heap_shared_of(struct pm_heap *h, uint32_t idx);
 
 /* Reads stack idx's counters: live, at the last peak, and allocation totals. Lock-free and
  * approximate only while other threads update that very stack. */

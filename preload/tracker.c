@@ -65,6 +65,15 @@ pm_tracker_retire(void)
     atomic_store(&pm_tracking_on, 0);
 }
 
+/* Counts one event on its stack; a stack's first raw or native event may find no memory for
+ * its counters, which stops tracking like a full live table does. */
+static void
+count(uint32_t stack, enum pm_kind kind, int64_t bytes, int sign)
+{
+    if (PM_UNLIKELY(pm_heap_update(&pm_tracker.heap, stack, kind, bytes, sign) < 0))
+        pm_tracker_fail("out of memory for the counters");
+}
+
 void
 pm_track_alloc(void *p, size_t size, enum pm_kind kind)
 {
@@ -76,10 +85,10 @@ pm_track_alloc(void *p, size_t size, enum pm_kind kind)
     stack = pm_capture_stack();
     rc = pm_addrmap_insert(table_for(kind), (uintptr_t)p, size, kind, stack, &old);
     if (PM_UNLIKELY(rc == 1))   /* we missed its free (e.g. freed before our hooks were in) */
-        pm_heap_update(&pm_tracker.heap, old.stack, old.kind, (int64_t)old.size, -1);
+        count(old.stack, old.kind, (int64_t)old.size, -1);
     if (PM_LIKELY(rc >= 0)) {
         uint64_t kept = size > PM_ADDRMAP_MAX_SIZE ? PM_ADDRMAP_MAX_SIZE : size;
-        pm_heap_update(&pm_tracker.heap, stack, kind, (int64_t)kept, +1);
+        count(stack, kind, (int64_t)kept, +1);
     } else {
         pm_tracker_fail("out of memory for the live-block table");
     }
@@ -94,7 +103,7 @@ pm_track_take(void *p, enum pm_kind kind, struct pm_block_info *info)
     pm_guard_enter();
     found = pm_addrmap_remove(table_for(kind), (uintptr_t)p, info);
     if (found)
-        pm_heap_update(&pm_tracker.heap, info->stack, info->kind, (int64_t)info->size, -1);
+        count(info->stack, info->kind, (int64_t)info->size, -1);
     pm_guard_leave();
     return found;
 }
@@ -107,6 +116,6 @@ pm_track_restore(void *p, const struct pm_block_info *info)
     pm_guard_enter();
     if (pm_addrmap_insert(table_for(info->kind), (uintptr_t)p, info->size, info->kind,
                           info->stack, &old) >= 0)
-        pm_heap_update(&pm_tracker.heap, info->stack, info->kind, (int64_t)info->size, +1);
+        count(info->stack, info->kind, (int64_t)info->size, +1);
     pm_guard_leave();
 }

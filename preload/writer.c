@@ -304,7 +304,8 @@ write_snapshot(enum pm_snapshot_kind kind, bool finishing)
                  pm_addrmap_bytes(&pm_tracker.live) + pm_addrmap_bytes(&pm_tracker.live_python),
                  pm_addrmap_count(&pm_tracker.live) + pm_addrmap_count(&pm_tracker.live_python),
                  pm_stacktab_bytes(&pm_tracker.stacks),
-                 pm_chunked_bytes(&pm_tracker.heap.counters));
+                 pm_chunked_bytes(&pm_tracker.heap.counters) +
+                     pm_chunked_bytes(&pm_tracker.heap.shared));
     if ((rc = pm_store_add_snapshot(w.store, &row, &snap)) < 0)
         return rc;
     struct change *changed = NULL;

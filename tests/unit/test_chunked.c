@@ -3,6 +3,7 @@
  * element pointers without a lock, so an element must never move once reserved. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -125,4 +126,34 @@ Test(chunked, release_then_init_gives_an_empty_array)
     pm_chunked_release(&arr);
     pm_chunked_init(&arr, sizeof(struct elem));
     cr_expect_eq(pm_chunked_bytes(&arr), 0);
+}
+
+/* pm_chunked_reserve_any: threads making the same chunk at once all get the one published. */
+static void *
+reserve_far(void *arg)
+{
+    pthread_barrier_wait(arg);
+    return (void *)(intptr_t)pm_chunked_reserve_any(&arr, 3 * PM_CHUNK_LEN + 17);
+}
+
+Test(chunked, concurrent_reserves_publish_one_chunk)
+{
+    pthread_t th[4];
+    pthread_barrier_t barrier;
+    void *rc;
+
+    cr_assert_eq(pthread_barrier_init(&barrier, NULL, 4), 0);
+    for (int t = 0; t < 4; t++)
+        cr_assert_eq(pthread_create(&th[t], NULL, reserve_far, &barrier), 0);
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], &rc);
+        cr_expect_eq((intptr_t)rc, 0);
+    }
+    pthread_barrier_destroy(&barrier);
+    struct elem *e = pm_chunked_at(&arr, 3 * PM_CHUNK_LEN + 17);
+    cr_expect(all_zero(e, sizeof(*e)));
+    e->a = 42;
+    cr_expect_eq(pm_chunked_reserve_any(&arr, 3 * PM_CHUNK_LEN), 0, "an existing chunk is kept");
+    cr_expect_eq(((struct elem *)pm_chunked_at(&arr, 3 * PM_CHUNK_LEN + 17))->a, 42);
+    cr_expect_eq(pm_chunked_reserve_any(&arr, PM_CHUNKED_MAX), -ERANGE);
 }

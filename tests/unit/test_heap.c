@@ -2,12 +2,14 @@
 /* lib/heap.h: per-stack counters and the exact heap peak. The peak snapshot of a profile is
  * built from these numbers: "at the moment the heap was largest, stack S held N bytes". */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "heap.h"
 
 static struct pm_heap heap;
@@ -302,11 +304,11 @@ Test(heap, reset_after_fork_keeps_live_and_forgets_peak_and_totals)
  * lock is free (it belongs to the parent's generation), and taking it restarts the counts. */
 Test(heap, a_lock_held_at_the_fork_is_free_in_the_child)
 {
-    struct pm_stack_counters *c = pm_chunked_at(&heap.counters, 5);
-
     alloc(5, 40);
     alloc(5, 60);
-    atomic_store(&c->shared.lock, heap.gen << 1 | 1);     /* held by a thread that is gone */
+    struct pm_shared_counters *c = pm_heap_shared_of(&heap, 5);
+    cr_assert_not_null(c);
+    atomic_store(&c->lock, heap.gen << 1 | 1);     /* held by a thread that is gone */
     pm_heap_reset_after_fork(&heap);
 
     alloc(5, 7);
@@ -317,7 +319,70 @@ Test(heap, a_lock_held_at_the_fork_is_free_in_the_child)
     cr_expect_eq(v.alloc_bytes, 7, "only the child's allocation counts");
     cr_expect_eq(v.alloc_blocks, 1);
     cr_expect_eq(peak_bytes_of(5), 107, "the child's peak: 100 inherited + 7");
-    cr_expect_eq(atomic_load(&c->shared.lock), heap.gen << 1, "released, in the new generation");
+    cr_expect_eq(atomic_load(&c->lock), heap.gen << 1, "released, in the new generation");
+}
+
+/* Most stacks only ever see Python events: their raw and native counters are not made. */
+Test(heap, raw_and_native_counters_are_made_on_a_stacks_first_such_event)
+{
+    update(3, PM_KIND_PYTHON, 10, +1);
+    cr_expect_null(pm_heap_shared_of(&heap, 3));
+    update(3, PM_KIND_RAW, 20, +1);
+    struct pm_shared_counters *s = pm_heap_shared_of(&heap, 3);
+    cr_assert_not_null(s);
+    update(3, PM_KIND_NATIVE, 30, +1);
+    cr_expect_eq(pm_heap_shared_of(&heap, 3), s, "one record for raw and native");
+    update(4, PM_KIND_NATIVE, 1, +1);
+    cr_expect_neq(pm_heap_shared_of(&heap, 4), s);
+    struct pm_stack_view v = view_of(3);
+    cr_expect_eq(v.live.bytes[PM_KIND_PYTHON], 10);
+    cr_expect_eq(v.live.bytes[PM_KIND_RAW], 20);
+    cr_expect_eq(v.live.bytes[PM_KIND_NATIVE], 30);
+    cr_expect_eq(v.alloc_blocks, 3);
+    cr_expect_eq(pm_heap_bytes(&heap), 61);
+}
+
+Test(heap, no_memory_for_a_first_native_event_counts_nothing)
+{
+    pm_alloc_fail_after = 1;    /* the record's chunk cannot be made */
+    cr_expect_eq(pm_heap_update(&heap, 9, PM_KIND_NATIVE, 100, +1), -ENOMEM);
+    pm_alloc_fail_after = 0;
+    cr_expect_null(pm_heap_shared_of(&heap, 9));
+    cr_expect_eq(pm_heap_bytes(&heap), 0);
+    cr_expect_eq(atomic_load(&heap.peak_bytes), 0);
+    cr_expect_eq(pm_heap_update(&heap, 9, PM_KIND_NATIVE, 100, +1), 0, "the next one works");
+    struct pm_stack_view v = view_of(9);
+    cr_expect_eq(v.live.bytes[PM_KIND_NATIVE], 100);
+    cr_expect_eq(v.alloc_blocks, 1);
+}
+
+/* Threads meeting a stack's first native event at once must end up with one record. */
+static void *
+first_native_events(void *arg)
+{
+    pthread_barrier_wait(arg);
+    for (uint32_t idx = 10; idx < 60; idx++)
+        pm_heap_update(&heap, idx, PM_KIND_NATIVE, 8, +1);
+    return NULL;
+}
+
+Test(heap, racing_first_native_events_share_one_record)
+{
+    pthread_t th[4];
+    pthread_barrier_t barrier;
+
+    cr_assert_eq(pthread_barrier_init(&barrier, NULL, 4), 0);
+    for (int t = 0; t < 4; t++)
+        cr_assert_eq(pthread_create(&th[t], NULL, first_native_events, &barrier), 0);
+    for (int t = 0; t < 4; t++)
+        pthread_join(th[t], NULL);
+    pthread_barrier_destroy(&barrier);
+    for (uint32_t idx = 10; idx < 60; idx++) {
+        struct pm_stack_view v = view_of(idx);
+        cr_expect_eq(v.live.blocks[PM_KIND_NATIVE], 4, "stack %u", idx);
+        cr_expect_eq(v.live.bytes[PM_KIND_NATIVE], 32, "stack %u", idx);
+    }
+    cr_expect_eq(pm_heap_bytes(&heap), 50 * 32);
 }
 
 Test(heap, python_counts_restart_lazily_in_the_child_and_grandchild)
