@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "hash.h"
@@ -173,6 +175,21 @@ cache_put(struct stack_cache *c, uint64_t key, uint32_t stack)
     atomic_store_explicit(&c->slot[at].key, key, memory_order_release);
 }
 
+/* A retired table stays mapped, since a reader may still be probing it, but its slots' pages go
+ * back to the system: a probe of them then reads zeros, which is a miss, and a miss is always
+ * safe (the stack table, under the intern lock, is the authority). Nothing writes to a retired
+ * table. Without this a grown cache kept every older table resident (black's workers: 8 MB). */
+static void
+release_slots(struct stack_cache *c)
+{
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)c->slot + page - 1) & ~(page - 1);
+    uintptr_t hi = (uintptr_t)(c->slot + c->mask + 1) & ~(page - 1);
+
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* Intern lock held. Grows the cache (copying live entries) at 1/2 load. */
 static void
 cache_insert(uint64_t key, uint32_t stack)
@@ -192,6 +209,8 @@ cache_insert(uint64_t key, uint32_t stack)
         }
         bigger->retired = c;    /* never freed: a reader may still be probing it */
         atomic_store_explicit(&cache, bigger, memory_order_release);
+        if (c)
+            release_slots(c);
         c = bigger;
     }
     cache_put(c, key, stack);
