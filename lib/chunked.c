@@ -14,25 +14,9 @@ pm_chunked_init(struct pm_chunked *c, size_t elem_size)
     c->elem_size = elem_size;
 }
 
+/* The chunk goes in with a CAS: two threads making the same chunk keep the first one. */
 int
 pm_chunked_reserve(struct pm_chunked *c, uint32_t idx)
-{
-    uint32_t d = idx >> PM_CHUNK_BITS;
-    void *chunk;
-
-    if (d >= PM_CHUNK_DIR)
-        return -ERANGE;
-    if (atomic_load_explicit(&c->chunk[d], memory_order_acquire))
-        return 0;
-    chunk = pm_calloc(PM_CHUNK_LEN, c->elem_size);
-    if (!chunk)
-        return -ENOMEM;
-    atomic_store_explicit(&c->chunk[d], chunk, memory_order_release);
-    return 0;
-}
-
-int
-pm_chunked_reserve_any(struct pm_chunked *c, uint32_t idx)
 {
     uint32_t d = idx >> PM_CHUNK_BITS;
     void *chunk, *none = NULL;

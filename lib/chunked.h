@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* An append-only array of fixed-size elements in chunks that never move: an element's address
- * stays valid for the life of the array, so readers may use it without a lock while one
- * serialized writer appends. Up to PM_CHUNKED_MAX elements. */
+ * stays valid for the life of the array, so readers may use it without a lock while chunks are
+ * added. Up to PM_CHUNKED_MAX elements. */
 #pragma once
 
 #include <stdbool.h>
@@ -30,12 +30,9 @@ pm_chunked_at(const struct pm_chunked *c, uint32_t idx)
 /* Initializes an empty array of elem_size-byte elements (zero-filled when reserved). */
 void pm_chunked_init(struct pm_chunked *c, size_t elem_size);
 
-/* Makes sure element idx exists. Returns 0, -ENOMEM or -ERANGE. One writer at a time. */
+/* Makes sure element idx exists. Returns 0, -ENOMEM or -ERANGE. Any thread, concurrently: two
+ * threads that make the same chunk keep the first one published. */
 int pm_chunked_reserve(struct pm_chunked *c, uint32_t idx);
-
-/* The same from any thread, concurrently with other pm_chunked_reserve_any calls (not with
- * pm_chunked_reserve): two threads that make the same chunk keep the first one published. */
-int pm_chunked_reserve_any(struct pm_chunked *c, uint32_t idx);
 
 /* Frees every chunk. */
 void pm_chunked_release(struct pm_chunked *c);

@@ -87,10 +87,9 @@ pm_heap_shared_of(struct pm_heap *h, uint32_t idx)
 }
 
 /* The stack's raw and native counters, made on its first such event by whichever thread gets
- * there: an index from the shared count, its chunk published with a CAS (any thread may reserve
- * one; the loser frees its copy), then the stack's link with a CAS (a thread that loses that
- * race leaves its record unused). No lock, so none can be held across a fork. NULL when out of
- * memory. */
+ * there: an index from the shared count, its chunk published with a CAS (pm_chunked_reserve),
+ * then the stack's link with a CAS (a thread that loses that race leaves its record unused). No
+ * lock, so none can be held across a fork. NULL when out of memory. */
 static struct pm_shared_counters *
 shared_counters(struct pm_heap *h, struct pm_stack_counters *c)
 {
@@ -98,7 +97,7 @@ shared_counters(struct pm_heap *h, struct pm_stack_counters *c)
 
     if (PM_UNLIKELY(!i)) {
         uint32_t mine = atomic_fetch_add_explicit(&h->n_shared, 1, memory_order_relaxed) + 1;
-        if (pm_chunked_reserve_any(&h->shared, mine) < 0)
+        if (pm_chunked_reserve(&h->shared, mine) < 0)
             return NULL;
         if (atomic_compare_exchange_strong_explicit(&c->shared, &i, mine, memory_order_acq_rel,
                                                     memory_order_acquire))

@@ -14,7 +14,7 @@ struct pm_keyed {
     uint32_t idx;
 };
 
-/* The id of index idx (a frame or stack of pm_tracker.stacks). */
+/* The id of frame index idx of pm_tracker.stacks. */
 typedef int64_t (*pm_id_of_fn)(uint32_t idx);
 
 /* Indices [from, to) with their ids, sorted by id, in a new pm_malloc'd array of to - from

@@ -128,12 +128,12 @@ Test(chunked, release_then_init_gives_an_empty_array)
     cr_expect_eq(pm_chunked_bytes(&arr), 0);
 }
 
-/* pm_chunked_reserve_any: threads making the same chunk at once all get the one published. */
+/* pm_chunked_reserve: threads making the same chunk at once all get the one published. */
 static void *
 reserve_far(void *arg)
 {
     pthread_barrier_wait(arg);
-    return (void *)(intptr_t)pm_chunked_reserve_any(&arr, 3 * PM_CHUNK_LEN + 17);
+    return (void *)(intptr_t)pm_chunked_reserve(&arr, 3 * PM_CHUNK_LEN + 17);
 }
 
 Test(chunked, concurrent_reserves_publish_one_chunk)
@@ -153,7 +153,7 @@ Test(chunked, concurrent_reserves_publish_one_chunk)
     struct elem *e = pm_chunked_at(&arr, 3 * PM_CHUNK_LEN + 17);
     cr_expect(all_zero(e, sizeof(*e)));
     e->a = 42;
-    cr_expect_eq(pm_chunked_reserve_any(&arr, 3 * PM_CHUNK_LEN), 0, "an existing chunk is kept");
+    cr_expect_eq(pm_chunked_reserve(&arr, 3 * PM_CHUNK_LEN), 0, "an existing chunk is kept");
     cr_expect_eq(((struct elem *)pm_chunked_at(&arr, 3 * PM_CHUNK_LEN + 17))->a, 42);
-    cr_expect_eq(pm_chunked_reserve_any(&arr, PM_CHUNKED_MAX), -ERANGE);
+    cr_expect_eq(pm_chunked_reserve(&arr, PM_CHUNKED_MAX), -ERANGE);
 }
