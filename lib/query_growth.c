@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "idmap.h"
+#include "nameset.h"
 #include "query.h"
 #include "query_analysis_int.h"
 
@@ -291,54 +292,29 @@ struct gkey {
 struct gkeys {
     struct gkey *v;
     size_t n, cap;
-    uint32_t *tab; /* open addressing over v; NONE: empty */
-    size_t tab_cap;
+    struct pm_nameset index;
 };
 
-static uint64_t
-gkey_hash(const char *file, const char *function, int64_t line)
+static struct pm_name
+gkey_name(const void *ctx, uint32_t i)
 {
-    uint64_t h = 0xcbf29ce484222325u ^ (uint64_t)line;
+    const struct gkey *g = &((const struct gkeys *)ctx)->v[i];
 
-    for (const char *c = file; *c; c++)
-        h = (h ^ (uint8_t)*c) * 0x100000001b3u;
-    h = (h ^ 0xff) * 0x100000001b3u;
-    for (const char *c = function; *c; c++)
-        h = (h ^ (uint8_t)*c) * 0x100000001b3u;
-    return h ^ (h >> 29);
+    return (struct pm_name){ g->file, g->function, g->line };
 }
 
 /* The index of the key (file, function, line), added if new; NONE when out of memory. */
 static uint32_t
 gkey_intern(struct gkeys *k, const char *file, const char *function, int64_t line)
 {
-    size_t i;
+    uint32_t found;
+    size_t hole;
 
-    if (2 * (k->n + 1) > k->tab_cap) {
-        size_t ncap = k->tab_cap ? 2 * k->tab_cap : 1024;
-        uint32_t *nt = pm_malloc(ncap * sizeof(*nt));
-
-        if (!nt)
-            return NONE;
-        for (size_t j = 0; j < ncap; j++)
-            nt[j] = NONE;
-        for (size_t j = 0; j < k->n; j++) {
-            const struct gkey *g = &k->v[j];
-            for (i = gkey_hash(g->file, g->function, g->line) & (ncap - 1); nt[i] != NONE;
-                 i = (i + 1) & (ncap - 1))
-                ;
-            nt[i] = (uint32_t)j;
-        }
-        pm_free(k->tab);
-        k->tab = nt;
-        k->tab_cap = ncap;
-    }
-    for (i = gkey_hash(file, function, line) & (k->tab_cap - 1); k->tab[i] != NONE;
-         i = (i + 1) & (k->tab_cap - 1)) {
-        const struct gkey *g = &k->v[k->tab[i]];
-        if (g->line == line && strcmp(g->file, file) == 0 && strcmp(g->function, function) == 0)
-            return k->tab[i];
-    }
+    if (pm_nameset_find(&k->index, k->n, (struct pm_name){ file, function, line }, gkey_name, k,
+                        &found, &hole) < 0)
+        return NONE;
+    if (found != PM_NAMESET_NONE)
+        return found;
     if (k->n >= NONE - 1 || pm_grow(&k->v, &k->cap, k->n, sizeof(*k->v)) < 0)
         return NONE;
     k->v[k->n] = (struct gkey){
@@ -348,7 +324,7 @@ gkey_intern(struct gkeys *k, const char *file, const char *function, int64_t lin
         pm_free(k->v[k->n].function);
         return NONE;
     }
-    k->tab[i] = (uint32_t)k->n;
+    pm_nameset_put(&k->index, hole, (uint32_t)k->n);
     return (uint32_t)k->n++;
 }
 
@@ -360,7 +336,7 @@ gkeys_free(struct gkeys *k)
         pm_free(k->v[i].function);
     }
     pm_free(k->v);
-    pm_free(k->tab);
+    pm_nameset_release(&k->index);
     *k = (struct gkeys){0};
 }
 

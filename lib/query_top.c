@@ -11,17 +11,12 @@
 
 /* ---- rows ---- */
 
-static uint64_t
-row_hash(const char *file, const char *function, int64_t line)
+static struct pm_name
+row_name(const void *ctx, uint32_t i)
 {
-    uint64_t h = 1469598103934665603u;
+    const struct pm_top_row *r = &((const struct top *)ctx)->row[i];
 
-    for (const char *s = file; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    h = (h ^ 0xff) * 1099511628211u;
-    for (const char *s = function; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return (h ^ (uint64_t)line) * 1099511628211u;
+    return (struct pm_name){ r->file, r->function, r->line };
 }
 
 /* Appends a row (copying the strings). Returns its index or NONE when out of memory. */
@@ -46,36 +41,17 @@ frame_row(struct top *t, uint32_t f)
     struct frame *fr = &t->frame[f];
     const char *function = t->o->by == PM_TOP_BY_FILE ? "" : fr->function;
     int64_t line = t->o->by == PM_TOP_BY_LINE ? fr->line : 0;
-    size_t i;
+    size_t hole;
 
     if (fr->row != NONE)
         return fr->row;
-    if (2 * (t->n_row + 1) > t->cap_slot) {
-        size_t cap = t->cap_slot ? 2 * t->cap_slot : 1024;
-        uint32_t *slot = pm_malloc(cap * sizeof(*slot));
-        if (!slot)
-            return NONE;
-        memset(slot, 0xff, cap * sizeof(*slot));
-        for (size_t r = 0; r < t->n_row; r++) {
-            const struct pm_top_row *x = &t->row[r];
-            for (i = row_hash(x->file, x->function, x->line) & (cap - 1); slot[i] != NONE;
-                 i = (i + 1) & (cap - 1))
-                ;
-            slot[i] = (uint32_t)r;
-        }
-        pm_free(t->row_slot);
-        t->row_slot = slot;
-        t->cap_slot = cap;
-    }
-    for (i = row_hash(fr->file, function, line) & (t->cap_slot - 1); t->row_slot[i] != NONE;
-         i = (i + 1) & (t->cap_slot - 1)) {
-        const struct pm_top_row *x = &t->row[t->row_slot[i]];
-        if (x->line == line && strcmp(x->file, fr->file) == 0 &&
-            strcmp(x->function, function) == 0)
-            return fr->row = t->row_slot[i];
-    }
+    if (pm_nameset_find(&t->row_names, t->n_row, (struct pm_name){ fr->file, function, line },
+                        row_name, t, &fr->row, &hole) < 0)
+        return NONE;
+    if (fr->row != NONE)
+        return fr->row;
     if ((fr->row = new_row(t, fr->file, function, line, 0)) != NONE)
-        t->row_slot[i] = fr->row;
+        pm_nameset_put(&t->row_names, hole, fr->row);
     return fr->row;
 }
 
@@ -350,7 +326,7 @@ out:
         pm_free(t.frame[i].function);
     }
     pm_free(t.row);
-    pm_free(t.row_slot);
+    pm_nameset_release(&t.row_names);
     pm_free(t.stamp);
     pm_free(t.live);
     pm_free(t.node);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "idmap.h"
+#include "nameset.h"
 #include "query.h"
 
 #define NONE PM_IDMAP_NONE     /* no index; also what pm_idmap_get returns for an unknown id */
@@ -56,8 +57,7 @@ struct top {
     struct pm_top_row *row;
     uint64_t *stamp;
     size_t n_row, cap_row;
-    uint32_t *row_slot;         /* a hash set of row indices by (file, function, line) */
-    size_t cap_slot;
+    struct pm_nameset row_names;    /* the rows by (file, function, line) */
 };
 
 static inline int
