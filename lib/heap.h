@@ -48,7 +48,6 @@ struct pm_shared_counters {
 struct pm_stack_counters {
     struct pm_gil_counters gil;
     _Atomic uint32_t shared;            /* index of its pm_shared_counters in heap.shared, 0 = none */
-    uint32_t unused;
 };
 
 struct pm_heap {
