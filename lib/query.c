@@ -55,8 +55,8 @@ pm_query_fail(struct pm_query *q, struct pm_diag *diag, int sqlite_rc)
     return fail_sql(q, diag, sqlite_rc);
 }
 
-static int
-prepare(struct pm_query *q, const char *sql, sqlite3_stmt **s, struct pm_diag *diag)
+int
+pm_query_prepare(struct pm_query *q, const char *sql, sqlite3_stmt **s, struct pm_diag *diag)
 {
     int rc = sqlite3_prepare_v2(q->db, sql, -1, s, NULL);
 
@@ -114,7 +114,7 @@ pm_query_open(const char *path, struct pm_query **out, struct pm_diag *diag)
     /* One read transaction for the whole session: every query sees the same state. */
     if ((rc = sqlite3_exec(q->db, "BEGIN", NULL, NULL, NULL)) != SQLITE_OK)
         goto fail_rc;
-    if ((rc = prepare(q, "PRAGMA user_version", &s, diag)) < 0)
+    if ((rc = pm_query_prepare(q, "PRAGMA user_version", &s, diag)) < 0)
         goto fail;
     rc = sqlite3_step(s);
     if (rc != SQLITE_ROW)
@@ -138,7 +138,7 @@ pm_query_open(const char *path, struct pm_query **out, struct pm_diag *diag)
                          path, version, PM_SCHEMA_VERSION);
         goto fail;
     }
-    if ((rc = prepare(q, missing_table_sql, &s, diag)) < 0)
+    if ((rc = pm_query_prepare(q, missing_table_sql, &s, diag)) < 0)
         goto fail;
     if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         rc = pm_diag_set(diag, -PM_ESCHEMA, "'%s' is not a pymem profile (no table '%s')", path,
@@ -232,7 +232,7 @@ pm_query_processes(struct pm_query *q, struct pm_process_list *out, struct pm_di
     int rc;
 
     *out = (struct pm_process_list){ 0 };
-    if ((rc = prepare(q, "SELECT " PROCESS_COLUMNS " FROM process ORDER BY run, id", &s,
+    if ((rc = pm_query_prepare(q, "SELECT " PROCESS_COLUMNS " FROM process ORDER BY run, id", &s,
                       diag)) == 0)
         rc = collect(q, s, &out->v, &out->n, sizeof(*out->v), read_process, diag);
     sqlite3_finalize(s);
@@ -247,7 +247,7 @@ pm_query_latest_run(struct pm_query *q, int64_t *run, struct pm_diag *diag)
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prepare(q, "SELECT max(run) FROM process", &s, diag)) < 0)
+    if ((rc = pm_query_prepare(q, "SELECT max(run) FROM process", &s, diag)) < 0)
         return rc;
     rc = sqlite3_step(s);
     if (rc != SQLITE_ROW)
@@ -270,7 +270,7 @@ pm_query_process(struct pm_query *q, int64_t run, int64_t pid, struct pm_process
     int rc;
 
     *out = (struct pm_process_info){ 0 };
-    rc = prepare(q, pid < 0 ? "SELECT " PROCESS_COLUMNS " FROM process WHERE id = ?1"
+    rc = pm_query_prepare(q, pid < 0 ? "SELECT " PROCESS_COLUMNS " FROM process WHERE id = ?1"
                             : "SELECT " PROCESS_COLUMNS " FROM process WHERE run = ?1 AND pid = ?2"
                               " ORDER BY id DESC LIMIT 1", &s, diag);
     if (rc < 0)
@@ -331,7 +331,7 @@ pm_query_snapshots(struct pm_query *q, int64_t process, struct pm_snapshot_list 
     int rc;
 
     *out = (struct pm_snapshot_list){ 0 };
-    if ((rc = prepare(q, "SELECT " SNAPSHOT_COLUMNS " FROM snapshot WHERE process = ?1"
+    if ((rc = pm_query_prepare(q, "SELECT " SNAPSHOT_COLUMNS " FROM snapshot WHERE process = ?1"
                          " ORDER BY id", &s, diag)) == 0) {
         sqlite3_bind_int64(s, 1, process);
         rc = collect(q, s, &out->v, &out->n, sizeof(*out->v), read_snapshot, diag);
@@ -351,7 +351,7 @@ one_snapshot(struct pm_query *q, const char *sql, int64_t process, int64_t id, c
     int rc;
 
     *out = (struct pm_snapshot_info){ 0 };
-    if ((rc = prepare(q, sql, &s, diag)) < 0)
+    if ((rc = pm_query_prepare(q, sql, &s, diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, process);
     if (kind)
@@ -398,7 +398,7 @@ pm_query_live_total(struct pm_query *q, int64_t snapshot, int64_t *bytes, int64_
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prepare(q, "SELECT coalesce(sum(bytes), 0), coalesce(sum(blocks), 0)"
+    if ((rc = pm_query_prepare(q, "SELECT coalesce(sum(bytes), 0), coalesce(sum(blocks), 0)"
                          " FROM snapshot_live WHERE snapshot = ?1", &s, diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, snapshot);

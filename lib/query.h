@@ -136,6 +136,10 @@ void pm_chain_clear(struct pm_chain *c);
  * negative code of a failed SQLite call (an SQLITE_* result). */
 struct sqlite3 *pm_query_db(struct pm_query *q);
 int pm_query_fail(struct pm_query *q, struct pm_diag *diag, int sqlite_rc);
+/* Prepares sql on q's connection; a failure goes to diag. Returns 0 or < 0. */
+struct sqlite3_stmt;
+int pm_query_prepare(struct pm_query *q, const char *sql, struct sqlite3_stmt **s,
+                     struct pm_diag *diag);
 
 /* Opens the profile at path read-only (never creates it) and checks that it is a pymem profile
  * of a schema version this code knows: -ENOENT and friends if it cannot be opened, -PM_ESCHEMA

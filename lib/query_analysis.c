@@ -29,14 +29,6 @@ static const struct {
 };
 
 int
-pm_analysis_prepare(struct pm_query *a, const char *sql, sqlite3_stmt **s, struct pm_diag *diag)
-{
-    int rc = sqlite3_prepare_v2(pm_query_db(a), sql, -1, s, NULL);
-
-    return rc == SQLITE_OK ? 0 : pm_query_fail(a, diag, rc);
-}
-
-int
 pm_analysis_oom(struct pm_diag *diag)
 {
     return pm_diag_set(diag, -ENOMEM, "out of memory");
@@ -111,7 +103,7 @@ pm_analysis_at(struct pm_query *a, int64_t process, int64_t snapshot, enum pm_an
              " WHERE l.process = ?1 AND l.first_snapshot <= ?2"
              " AND (l.until_snapshot IS NULL OR l.until_snapshot > ?2) GROUP BY %s",
              by_sql[by].line_stack, by_sql[by].stack_key, by_sql[by].group);
-    if ((rc = pm_analysis_prepare(a, sql, &s, diag)) < 0)
+    if ((rc = pm_query_prepare(a, sql, &s, diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, process);
     sqlite3_bind_int64(s, 2, snapshot);
@@ -253,7 +245,7 @@ pm_analysis_stack(struct pm_query *a, int64_t stack, struct pm_analysis_frames *
     int rc;
 
     *out = (struct pm_analysis_frames){0};
-    if ((rc = pm_analysis_prepare(a, sql, &s, diag)) < 0)
+    if ((rc = pm_query_prepare(a, sql, &s, diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, stack);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -311,7 +303,7 @@ pm_analysis_stats(struct pm_query *a, int64_t process, struct pm_analysis_stats 
     int rc;
 
     *out = (struct pm_analysis_stats){0};
-    if ((rc = pm_analysis_prepare(a, sql, &s, diag)) < 0)
+    if ((rc = pm_query_prepare(a, sql, &s, diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, process);
     if ((rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -17,10 +17,6 @@
 #define KEY_JOIN                                                                                   \
     " FROM live l LEFT JOIN stack s ON s.id = l.stack LEFT JOIN frame f ON f.id = s.frame"
 
-/* Prepares sql on the profile's connection; a failure goes to diag. Returns 0 or < 0. */
-int pm_analysis_prepare(struct pm_query *a, const char *sql, sqlite3_stmt **s,
-                        struct pm_diag *diag);
-
 /* Sets diag to "out of memory"; returns -ENOMEM. */
 int pm_analysis_oom(struct pm_diag *diag);
 

@@ -18,14 +18,6 @@
 /* The synthetic frame that ends a chain whose next stack row is missing (or loops). */
 #define UNKNOWN_STACK_ID INT64_MIN
 
-static int
-prepare(struct pm_query *q, const char *sql, sqlite3_stmt **s, struct pm_diag *diag)
-{
-    int rc = sqlite3_prepare_v2(pm_query_db(q), sql, -1, s, NULL);
-
-    return rc == SQLITE_OK ? 0 : pm_query_fail(q, diag, rc);
-}
-
 /* ---- the stack trie reachable from the samples ---- */
 
 struct node {
@@ -107,7 +99,7 @@ load_chain(struct loader *l, int64_t process, int64_t snapshot, bool churn)
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prepare(l->q, churn ? churn_sql : live_sql, &s, l->diag)) < 0)
+    if ((rc = pm_query_prepare(l->q, churn ? churn_sql : live_sql, &s, l->diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, process);
     sqlite3_bind_int64(s, 2, snapshot);
@@ -198,7 +190,7 @@ load_samples(struct loader *l, int64_t process, int64_t snapshot, bool churn)
     size_t n_live;
     int rc;
 
-    if ((rc = prepare(l->q, live_sql, &s, l->diag)) < 0)
+    if ((rc = pm_query_prepare(l->q, live_sql, &s, l->diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, process);
     sqlite3_bind_int64(s, 2, snapshot);
@@ -223,7 +215,7 @@ load_samples(struct loader *l, int64_t process, int64_t snapshot, bool churn)
     if (churn) {
         if (n_live)     /* GROUP BY gave them sorted, but say so rather than rely on it */
             qsort(l->sample, n_live, sizeof(*l->sample), compare_stack);
-        if ((rc = prepare(l->q, churn_sql, &s, l->diag)) < 0)
+        if ((rc = pm_query_prepare(l->q, churn_sql, &s, l->diag)) < 0)
             return rc;
         sqlite3_bind_int64(s, 1, process);
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

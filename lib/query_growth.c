@@ -32,7 +32,7 @@ load_points(struct pm_query *a, int64_t process, struct points *p, bool *has_fin
     int rc;
 
     *has_final = false;
-    if ((rc = pm_analysis_prepare(a, sql, &s, diag)) < 0)
+    if ((rc = pm_query_prepare(a, sql, &s, diag)) < 0)
         return rc;
     sqlite3_bind_int64(s, 1, process);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -423,7 +423,7 @@ scan_live(struct growth *g, int64_t process, struct pm_diag *diag)
     if (!(r = pm_malloc(SCAN_BATCH * sizeof(*r))))
         return pm_analysis_oom(diag);
     for (int q = 0; q < 2; q++) {
-        if ((rc = pm_analysis_prepare(g->a, sql[q], &s, diag)) < 0)
+        if ((rc = pm_query_prepare(g->a, sql[q], &s, diag)) < 0)
             goto out;
         sqlite3_bind_int64(s, 1, process);
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -481,7 +481,7 @@ name_stacks(struct growth *g, struct pm_diag *diag)
     uint32_t unknown_stack, unknown_frame;
     int rc;
 
-    if ((rc = pm_analysis_prepare(g->a, "SELECT id, frame FROM stack", &s, diag)) < 0)
+    if ((rc = pm_query_prepare(g->a, "SELECT id, frame FROM stack", &s, diag)) < 0)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         uint32_t i = pm_idmap_get(&g->stack_map, sqlite3_column_int64(s, 0));
@@ -499,7 +499,7 @@ name_stacks(struct growth *g, struct pm_diag *diag)
         rc = pm_query_fail(g->a, diag, rc);
         goto out;
     }
-    if ((rc = pm_analysis_prepare(g->a, "SELECT id, file, function, line FROM frame", &s, diag)) < 0)
+    if ((rc = pm_query_prepare(g->a, "SELECT id, file, function, line FROM frame", &s, diag)) < 0)
         goto out;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(s, 0);

@@ -66,20 +66,6 @@ oom(struct pm_diag *diag)
     return pm_diag_set(diag, -ENOMEM, "out of memory");
 }
 
-static inline int
-sql_fail(struct top *t, struct pm_diag *diag, int rc)
-{
-    return pm_query_fail(t->q, diag, rc);
-}
-
-static inline int
-prepare(struct top *t, const char *sql, sqlite3_stmt **s, struct pm_diag *diag)
-{
-    int rc = sqlite3_prepare_v2(t->db, sql, -1, s, NULL);
-
-    return rc == SQLITE_OK ? 0 : sql_fail(t, diag, rc);
-}
-
 /* Reads the live rows of every point of t->o into t->live, merged by stack. */
 int pm_top_load_live(struct top *t, struct pm_diag *diag);
 

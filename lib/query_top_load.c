@@ -56,7 +56,7 @@ add_rows(struct top *t, sqlite3_stmt *s, struct pm_diag *diag)
         t->live[i].bytes += bytes;
         t->live[i].blocks += blocks;
     }
-    return rc == SQLITE_DONE ? 0 : sql_fail(t, diag, rc);
+    return rc == SQLITE_DONE ? 0 : pm_query_fail(t->q, diag, rc);
 }
 
 /* Adds the live rows of one point to t->live. With an index on live(process, until_snapshot,
@@ -95,7 +95,7 @@ load_live(struct top *t, const struct pm_top_point *p, const char *index, struct
             rc = oom(diag);
             goto out;
         }
-        if ((rc = prepare(t, sql[i], &s[i], diag)) < 0)
+        if ((rc = pm_query_prepare(t->q, sql[i], &s[i], diag)) < 0)
             goto out;
         sqlite3_bind_int64(s[i], 1, p->process);
         sqlite3_bind_int64(s[i], 2, p->snapshot);
@@ -105,7 +105,7 @@ load_live(struct top *t, const struct pm_top_point *p, const char *index, struct
     for (;;) {
         int64_t until;
         if ((rc = sqlite3_step(s[1])) != SQLITE_ROW) {
-            rc = sql_fail(t, diag, rc);
+            rc = pm_query_fail(t->q, diag, rc);
             goto out;
         }
         if (sqlite3_column_type(s[1], 0) == SQLITE_NULL)
@@ -157,7 +157,7 @@ load_all_stacks(struct top *t, struct pm_diag *diag)
     int rc;
 
     t->all_stacks = true;
-    if ((rc = prepare(t, "SELECT id, parent, frame, key FROM stack", &s, diag)) < 0)
+    if ((rc = pm_query_prepare(t->q, "SELECT id, parent, frame, key FROM stack", &s, diag)) < 0)
         return rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t id = sqlite3_column_int64(s, 0);
@@ -169,7 +169,7 @@ load_all_stacks(struct top *t, struct pm_diag *diag)
         }
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : sql_fail(t, diag, rc);
+    return rc == SQLITE_DONE ? 0 : pm_query_fail(t->q, diag, rc);
 }
 
 /* The node of stack id, read from the file if needed; a stack that is not there becomes an
@@ -187,7 +187,7 @@ get_node(struct top *t, int64_t id, size_t *lookups, uint32_t *out, struct pm_di
     }
     if (i == NONE && !t->all_stacks) {
         sqlite3_stmt *s = t->stack_by_id;
-        if (!s && (rc = prepare(t, "SELECT parent, frame, key FROM stack WHERE id = ?1",
+        if (!s && (rc = pm_query_prepare(t->q, "SELECT parent, frame, key FROM stack WHERE id = ?1",
                                 &t->stack_by_id, diag)) < 0)
             return rc;
         s = t->stack_by_id;
@@ -199,7 +199,7 @@ get_node(struct top *t, int64_t id, size_t *lookups, uint32_t *out, struct pm_di
                 return oom(diag);
             i = (uint32_t)(t->n_node - 1);
         } else if (rc != SQLITE_DONE) {
-            return sql_fail(t, diag, rc);
+            return pm_query_fail(t->q, diag, rc);
         }
     }
     if (i == NONE) {    /* keyed by its id: unknown stacks stay apart */
@@ -272,7 +272,7 @@ pm_top_load_frames(struct top *t, struct pm_diag *diag)
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if ((rc = prepare(t, few ? "SELECT id, file, function, line FROM frame WHERE id = ?1"
+    if ((rc = pm_query_prepare(t->q, few ? "SELECT id, file, function, line FROM frame WHERE id = ?1"
                              : "SELECT id, file, function, line FROM frame", &s, diag)) < 0)
         return rc;
     for (size_t k = few ? 0 : t->frame_map.cap - 1; k < t->frame_map.cap; k++) {
@@ -291,7 +291,7 @@ pm_top_load_frames(struct top *t, struct pm_diag *diag)
         }
         if (rc != SQLITE_DONE) {
             sqlite3_finalize(s);
-            return sql_fail(t, diag, rc);
+            return pm_query_fail(t->q, diag, rc);
         }
     }
     sqlite3_finalize(s);
