@@ -468,6 +468,16 @@ out:
     return rc;
 }
 
+/* Ends a scan that stepped to rc: finalizes *s (and clears it). Returns 0 when the scan ran to
+ * its end, else the failure (in diag). */
+static int
+scan_end(struct pm_query *a, sqlite3_stmt **s, int rc, struct pm_diag *diag)
+{
+    sqlite3_finalize(*s);
+    *s = NULL;
+    return rc == SQLITE_DONE ? 0 : pm_query_fail(a, diag, rc);
+}
+
 /* Names the stacks seen as the join of the SQL queries does (KEY_COLUMNS): the innermost frame,
  * '<unknown stack>' or '<unknown frame>'. The stack and frame tables are read once, keeping only
  * the rows the process uses. */
@@ -493,12 +503,8 @@ name_stacks(struct growth *g, struct pm_diag *diag)
         if (pm_idmap_put(&frame_map, g->stacks[i].frame, FRAME_WANTED) < 0)
             goto nomem;
     }
-    sqlite3_finalize(s);
-    s = NULL;
-    if (rc != SQLITE_DONE) {
-        rc = pm_query_fail(g->a, diag, rc);
+    if ((rc = scan_end(g->a, &s, rc, diag)) < 0)
         goto out;
-    }
     if ((rc = pm_query_prepare(g->a, "SELECT id, file, function, line FROM frame", &s, diag)) < 0)
         goto out;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -515,12 +521,8 @@ name_stacks(struct growth *g, struct pm_diag *diag)
             pm_idmap_put(&frame_map, id, k) < 0)
             goto nomem;
     }
-    sqlite3_finalize(s);
-    s = NULL;
-    if (rc != SQLITE_DONE) {
-        rc = pm_query_fail(g->a, diag, rc);
+    if ((rc = scan_end(g->a, &s, rc, diag)) < 0)
         goto out;
-    }
     unknown_stack = gkey_intern(&g->keys, "<pymem>", "<unknown stack>", 0);
     unknown_frame = gkey_intern(&g->keys, "<pymem>", "<unknown frame>", 0);
     if (unknown_stack == NONE || unknown_frame == NONE)
