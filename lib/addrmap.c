@@ -29,15 +29,6 @@ unpack(uint64_t meta, struct pm_block_info *info)
     info->stack = (uint32_t)(meta >> (SIZE_BITS + KIND_BITS));
 }
 
-/* Multiplicative hashing (one multiply: this runs on every event). Malloc addresses are
- * 16-aligned, so those bits are dropped; only the product's high bits are well mixed, so the
- * shard takes the top 6 and the slot the 32 below them. */
-static inline uint64_t
-addr_hash(uintptr_t addr)
-{
-    return ((uint64_t)addr >> 4) * 0x9e3779b97f4a7c15ULL;
-}
-
 static inline struct pm_addrmap_shard *
 shard_of(struct pm_addrmap *m, uint64_t h)
 {
@@ -47,7 +38,7 @@ shard_of(struct pm_addrmap *m, uint64_t h)
 static inline uint32_t
 home_slot(const struct pm_addrmap_shard *s, uint64_t h)
 {
-    return (uint32_t)((((h >> 26) & 0xffffffffu) * (uint64_t)s->capacity) >> 32);
+    return pm_addrmap_home(s->capacity, h);
 }
 
 static inline void
@@ -115,7 +106,7 @@ pm_addrmap_release(struct pm_addrmap *m)
 static void
 place(struct pm_addrmap_shard *s, uintptr_t addr, uint64_t meta)
 {
-    uint32_t i = home_slot(s, addr_hash(addr));
+    uint32_t i = home_slot(s, pm_addrmap_hash(addr));
 
     while (s->slot[i].addr) {
         if (++i == s->capacity)
@@ -205,7 +196,7 @@ int
 pm_addrmap_insert(struct pm_addrmap *m, uintptr_t addr, uint64_t size, enum pm_kind kind,
                   uint32_t stack, struct pm_block_info *replaced)
 {
-    uint64_t h = addr_hash(addr);
+    uint64_t h = pm_addrmap_hash(addr);
     uint64_t meta = pack(size, kind, stack);
 
     if (m->nursery) {
@@ -217,7 +208,7 @@ pm_addrmap_insert(struct pm_addrmap *m, uintptr_t addr, uint64_t size, enum pm_k
             return 1;
         }
         if (e->addr)
-            rc = shard_insert(m, e->addr, addr_hash(e->addr), e->meta, replaced);
+            rc = shard_insert(m, e->addr, pm_addrmap_hash(e->addr), e->meta, replaced);
         else
             m->nursery_count++;
         if (rc < 0) {
@@ -259,7 +250,7 @@ delete_at(struct pm_addrmap_shard *s, uint32_t hole)
     for (uint32_t i = hole + 1 == cap ? 0 : hole + 1;; i = i + 1 == cap ? 0 : i + 1) {
         if (!s->slot[i].addr)
             break;
-        uint32_t home = home_slot(s, addr_hash(s->slot[i].addr));
+        uint32_t home = home_slot(s, pm_addrmap_hash(s->slot[i].addr));
         /* move i to hole if home is not cyclically in (hole, i] */
         bool stays = hole <= i ? (home > hole && home <= i) : (home > hole || home <= i);
         if (!stays) {
@@ -274,7 +265,7 @@ delete_at(struct pm_addrmap_shard *s, uint32_t hole)
 bool
 pm_addrmap_remove(struct pm_addrmap *m, uintptr_t addr, struct pm_block_info *info)
 {
-    uint64_t h = addr_hash(addr);
+    uint64_t h = pm_addrmap_hash(addr);
     struct pm_addrmap_shard *s = shard_of(m, h);
     int64_t at;
 
@@ -294,7 +285,7 @@ pm_addrmap_remove(struct pm_addrmap *m, uintptr_t addr, struct pm_block_info *in
 bool
 pm_addrmap_find(struct pm_addrmap *m, uintptr_t addr, struct pm_block_info *info)
 {
-    uint64_t h = addr_hash(addr);
+    uint64_t h = pm_addrmap_hash(addr);
     struct pm_addrmap_shard *s = shard_of(m, h);
     int64_t at;
 

@@ -49,6 +49,69 @@ struct pm_addrmap {
     uint32_t nursery_count;
 };
 
+/* Multiplicative hashing of a block address (one multiply: this runs on every event). Malloc
+ * addresses are 16-aligned, so those bits are dropped; only the product's high bits are well
+ * mixed, so the shard takes the top 6, the slot the 32 below them, the nursery bits 48-57. */
+static inline uint64_t
+pm_addrmap_hash(uintptr_t addr)
+{
+    return ((uint64_t)addr >> 4) * 0x9e3779b97f4a7c15ULL;
+}
+
+/* The home slot of hash h in a shard of cap slots (multiply-shift: cap need not be a power of
+ * two). */
+static inline uint32_t
+pm_addrmap_home(uint32_t cap, uint64_t h)
+{
+    return (uint32_t)((((h >> 26) & 0xffffffffu) * (uint64_t)cap) >> 32);
+}
+
+/* Prefetch hints for the shard slot an insert or a remove of a block is going to touch: a
+ * cache miss there is most of either's cost, and the caller has other work to overlap it with
+ * (the stack capture before an insert, the real free before a remove). Hints only: no lock is
+ * taken, and a stale slot array is harmless to prefetch. */
+static inline void
+pm_addrmap_prefetch_slot(struct pm_addrmap *m, uint64_t h)
+{
+    const struct pm_addrmap_shard *s = &m->shard[h >> 58];
+    struct pm_addrmap_entry *slot = __atomic_load_n(&s->slot, __ATOMIC_RELAXED);
+    uint32_t cap = __atomic_load_n(&s->capacity, __ATOMIC_RELAXED);
+
+    if (slot && cap)
+        __builtin_prefetch(&slot[pm_addrmap_home(cap, h)], 1);
+}
+
+static inline uintptr_t
+pm_addrmap_nursery_addr(const struct pm_addrmap *m, uint64_t h)
+{
+    return m->nursery[(h >> 48) & (PM_ADDRMAP_NURSERY_SLOTS - 1)].addr;
+}
+
+/* Before recording addr: the slot of the block it displaces from the nursery, or its own. */
+static inline void
+pm_addrmap_prefetch_insert(struct pm_addrmap *m, uintptr_t addr)
+{
+    uint64_t h = pm_addrmap_hash(addr);
+
+    if (m->nursery) {
+        uintptr_t displaced = pm_addrmap_nursery_addr(m, h);
+        if (!displaced || displaced == addr)
+            return;
+        h = pm_addrmap_hash(displaced);
+    }
+    pm_addrmap_prefetch_slot(m, h);
+}
+
+/* Before removing addr: its slot, unless it is in the nursery. */
+static inline void
+pm_addrmap_prefetch_remove(struct pm_addrmap *m, uintptr_t addr)
+{
+    uint64_t h = pm_addrmap_hash(addr);
+
+    if (!m->nursery || pm_addrmap_nursery_addr(m, h) != addr)
+        pm_addrmap_prefetch_slot(m, h);
+}
+
 /* Fills a caller-owned map with empty shards. */
 void pm_addrmap_init(struct pm_addrmap *m);
 

@@ -106,10 +106,39 @@ frame_key(const void *rec)
     return (uint64_t)((const struct pm_frame_rec *)rec)->id;
 }
 
-static uint64_t
-stack_key(const void *rec)
+/* A stack index slot: the key's low 32 bits (which also give its home slot) above the stack
+ * index. Probing compares those bits and reads a record only when they match: a new stack,
+ * the usual case, costs no record loads, and growing never reads the records. */
+static inline uint64_t
+stack_slot_of(int64_t key, uint32_t idx)
 {
-    return (uint64_t)((const struct pm_stack_rec *)rec)->key;
+    return (uint64_t)(uint32_t)key << 32 | idx;
+}
+
+/* Grows the stack index to hold n+1 entries at <= 3/4 load. */
+static int
+grow_stack_index(struct pm_stacktab *t, uint32_t n)
+{
+    uint32_t new_cap = t->stack_cap ? t->stack_cap * 2 : 1024;
+    uint64_t *s;
+
+    if (4 * (uint64_t)(n + 1) <= 3 * (uint64_t)t->stack_cap)
+        return 0;
+    if (!(s = pm_calloc(new_cap, sizeof(*s))))
+        return -ENOMEM;
+    for (uint32_t j = 0; j < t->stack_cap; j++) {
+        uint64_t e = t->stack_slot[j];
+        if (!e)
+            continue;
+        uint32_t i = (uint32_t)(e >> 32) & (new_cap - 1);
+        while (s[i])
+            i = (i + 1) & (new_cap - 1);
+        s[i] = e;
+    }
+    pm_free(t->stack_slot);
+    t->stack_slot = s;
+    t->stack_cap = new_cap;
+    return 0;
 }
 
 int
@@ -163,12 +192,14 @@ pm_stacktab_push(struct pm_stacktab *t, uint32_t parent, uint32_t frame, uint32_
     uint32_t i;
     int rc;
 
-    if ((rc = grow_index(&t->stack_slot, &t->stack_cap, n, &t->stacks, stack_key)) < 0)
+    if ((rc = grow_stack_index(t, n)) < 0)
         return rc;
     for (i = (uint32_t)key & (t->stack_cap - 1); t->stack_slot[i]; i = (i + 1) & (t->stack_cap - 1)) {
-        rec = pm_chunked_at(&t->stacks, t->stack_slot[i]);
+        if (t->stack_slot[i] >> 32 != (uint32_t)key)
+            continue;   /* another key: no need to read its record */
+        rec = pm_chunked_at(&t->stacks, (uint32_t)t->stack_slot[i]);
         if (rec->parent == parent && rec->frame == frame) {
-            *out = t->stack_slot[i];
+            *out = (uint32_t)t->stack_slot[i];
             *is_new = false;
             return 0;
         }
@@ -182,7 +213,7 @@ pm_stacktab_push(struct pm_stacktab *t, uint32_t parent, uint32_t frame, uint32_
     rec->parent = parent;
     rec->frame = frame;
     rec->depth = parent ? p->depth + 1 : 1;
-    t->stack_slot[i] = n;
+    t->stack_slot[i] = stack_slot_of(key, n);
     *out = n;
     *is_new = true;
     atomic_store_explicit(&t->n_stacks, n + 1, memory_order_release);
@@ -193,5 +224,5 @@ size_t
 pm_stacktab_bytes(const struct pm_stacktab *t)
 {
     return pm_chunked_bytes(&t->frames) + pm_chunked_bytes(&t->stacks) + t->str_bytes +
-           ((size_t)t->frame_cap + t->stack_cap) * sizeof(uint32_t);
+           (size_t)t->frame_cap * sizeof(uint32_t) + (size_t)t->stack_cap * sizeof(uint64_t);
 }

@@ -34,7 +34,8 @@ struct pm_stacktab {
     struct pm_chunked frames, stacks;
     /* open-addressing indexes, touched only under the lock */
     uint32_t *frame_slot, frame_cap;
-    uint32_t *stack_slot, stack_cap;
+    uint64_t *stack_slot;                   /* key's low 32 bits << 32 | stack index */
+    uint32_t stack_cap;
     /* string storage: bump-allocated blocks, never freed before release */
     char *str_block;
     size_t str_used, str_cap, str_bytes;

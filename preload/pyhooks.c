@@ -94,7 +94,18 @@ py_free(void *ctx, void *p)
         pm_stackcache_note_free(p);
     if (pm_should_track()) {
         struct pm_block_info info;
-        pm_track_take(p, d->kind, &info);
+        if (d->kind == PM_KIND_PYTHON) {
+            /* MEM and OBJ run under the GIL: no other thread can record a block of this
+             * table at p between the real free and the take, so the take comes after and
+             * the free's work hides the table's cache miss. */
+            pm_track_prefetch_take(p, d->kind);
+            pm_guard_enter();
+            d->orig.free(d->orig.ctx, p);
+            pm_guard_leave();
+            pm_track_take(p, d->kind, &info);
+            return;
+        }
+        pm_track_take(p, d->kind, &info);   /* before: p may be reused once freed */
         pm_guard_enter();
         d->orig.free(d->orig.ctx, p);
         pm_guard_leave();

@@ -82,6 +82,7 @@ pm_track_alloc(void *p, size_t size, enum pm_kind kind)
     int rc;
 
     pm_guard_enter();
+    pm_addrmap_prefetch_insert(table_for(kind), (uintptr_t)p);
     stack = pm_capture_stack();
     rc = pm_addrmap_insert(table_for(kind), (uintptr_t)p, size, kind, stack, &old);
     if (PM_UNLIKELY(rc == 1))   /* we missed its free (e.g. freed before our hooks were in) */
@@ -106,6 +107,12 @@ pm_track_take(void *p, enum pm_kind kind, struct pm_block_info *info)
         count(info->stack, info->kind, (int64_t)info->size, -1);
     pm_guard_leave();
     return found;
+}
+
+void
+pm_track_prefetch_take(void *p, enum pm_kind kind)
+{
+    pm_addrmap_prefetch_remove(table_for(kind), (uintptr_t)p);
 }
 
 void

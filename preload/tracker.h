@@ -48,6 +48,9 @@ void pm_track_alloc(void *p, size_t size, enum pm_kind kind);
  * tracked. PM_KIND_RAW and PM_KIND_NATIVE blocks share a table: either finds both. */
 bool pm_track_take(void *p, enum pm_kind kind, struct pm_block_info *info);
 
+/* A hint that pm_track_take(p, kind) comes soon: starts loading its table slot. */
+void pm_track_prefetch_take(void *p, enum pm_kind kind);
+
 /* Puts back a block taken by pm_track_take (a realloc that failed). */
 void pm_track_restore(void *p, const struct pm_block_info *info);
 
