@@ -36,6 +36,7 @@
                     "rss_bytes, tool_bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") \
     X(set_snapshot_blocks, "UPDATE snapshot SET heap_blocks = ?2 WHERE id = ?1") \
     X(max_live_rowid, "SELECT coalesce(max(rowid), 0) FROM live") \
+    X(max_stack_id, "SELECT coalesce(max(id), 0) FROM stack WHERE id BETWEEN ?1 AND ?2") \
     X(add_timeline, "INSERT INTO timeline(process, time, heap_bytes, rss_bytes) " \
                     "VALUES(?1, ?2, ?3, ?4)")
 
@@ -605,6 +606,22 @@ pm_store_find_process(struct pm_store *st, pid_t pid, int exec_only, int64_t *id
     }
     sqlite3_reset(s);
     return rc;
+}
+
+int
+pm_store_max_stack_id(struct pm_store *st, int64_t lo, int64_t hi, int64_t *out)
+{
+    sqlite3_stmt *s = st->max_stack_id;
+    int rc;
+
+    if ((rc = pm_store_flush(st)) < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, lo);
+    sqlite3_bind_int64(s, 2, hi);
+    if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 0 : -PM_ESQLITE;
 }
 
 int

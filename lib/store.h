@@ -87,6 +87,9 @@ int pm_store_add_frame(struct pm_store *st, int64_t id, const char *file, const 
 int pm_store_add_stack(struct pm_store *st, int64_t id, int64_t parent, int64_t frame, int depth,
                        int64_t key);
 
+/* The largest stack id written in [lo, hi] (buffered rows included), 0 if none. */
+int pm_store_max_stack_id(struct pm_store *st, int64_t lo, int64_t hi, int64_t *out);
+
 /* Inserts a snapshot row; *id gets its id. */
 int pm_store_add_snapshot(struct pm_store *st, const struct pm_snapshot_row *row, int64_t *id);
 

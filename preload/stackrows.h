@@ -3,8 +3,8 @@
  * stack. They grow with the index, so the writer's stack rows append to the table's B-tree:
  * content-hash ids put every batch all over it, so that each flush rewrote every page (black:
  * 2.70x -> 2.49x plain, 7 interleaved rounds). A forked child keeps its parent's ids for the
- * stacks it inherited, written or not yet (whoever writes one first inserts it, the other's
- * insert is ignored), and gives its own from the index it was forked at. Process ids grow along
+ * stacks it inherited, written or not yet (the parent writes those; see inherited.h), and gives
+ * its own from the index it was forked at. Process ids grow along
  * a fork chain, so ids still grow with the index. Writer thread and fork child handler only. */
 #pragma once
 

@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "chunked.h"
 #include "idorder.h"
+#include "inherited.h"
 #include "log.h"
 #include "options.h"
 #include "stackrows.h"
@@ -295,7 +296,8 @@ write_snapshot(enum pm_snapshot_kind kind, bool finishing)
 
     if (with_churn)
         w.next_churn = mono_now() + 60.0;
-    if ((rc = flush_interned()) < 0)
+    if ((rc = flush_interned()) < 0 ||
+        (kind == PM_SNAPSHOT_FINAL && (rc = pm_inherited_write_missing(w.store, w.process)) < 0))
         return rc;
     row.tool_bytes = (int64_t)pm_alloc_tool_bytes();
     if (pm_log_level >= PM_LOG_DEBUG)   /* the sizes walk every table: only when asked */
@@ -696,7 +698,15 @@ pm_writer_postfork_child(void)
      * prepare waited for the writer's batch. */
     pm_store_close_orphan(w.store, w.store_fds, w.n_store_fds);
     w.store = NULL;
-    pm_stackrows_after_fork(pm_stacktab_stack_count(&pm_tracker.stacks), w.process);
+    uint32_t n_stacks = pm_stacktab_stack_count(&pm_tracker.stacks);
+    uint32_t n_frames = pm_stacktab_frame_count(&pm_tracker.stacks);
+    if (w.process) {    /* the parent has a process row: what it interned, it writes */
+        pm_inherited_note_fork(w.stacks_written ? w.stacks_written : 1, n_stacks,
+                               w.frames_written ? w.frames_written : 1, n_frames);
+        w.stacks_written = n_stacks;
+        w.frames_written = n_frames;
+    }
+    pm_stackrows_after_fork(n_stacks, w.process);
     pm_identity.parent_id = w.process;
     pm_identity.run_id = w.run;
     pm_identity.ppid = pm_identity.pid;

@@ -5,6 +5,7 @@ has two ids (one per child) and one key, and the viewer counts it as one."""
 import os
 import re
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -121,6 +122,7 @@ def main():
                     c.near(dict(changed).get(L["C2"], 0), 20 * h.MiB,
                            "diff --by stack child1 child2: line C2 appears")
         closefds(c, tmp)
+        orphan(c, tmp)
     c.finish()
 
 
@@ -163,6 +165,43 @@ def closefds(c, tmp):
         if c.check(f is not None, "%s: child final snapshot" % name, "present",
                    [s["kind"] for s in p.snapshots(kid["id"])]):
             c.near(p.line(f["id"], src, line_cd), 8 * h.MiB, "%s: child line CD" % name)
+    p.close()
+
+
+def orphan(c, tmp):
+    """The parent dies right after the fork, before writing the stacks it made last: the child,
+    whose rows name them by the parent's ids, writes them with its final snapshot."""
+    name = "child of a killed parent"
+    src = h.prog(tmp, "fork_orphan.py")
+    L = {t: h.find_line(src, t) for t in ("G", "K")}
+    db = tmp.sub("orphan.db")
+    res = h.run([h.PY, src], output=db, cwd=tmp.path, env={"PYMEM_LOG": "debug"})
+    c.eq(res.returncode, -9, "%s: the parent died of SIGKILL" % name)
+    m = re.search(r"child=(\d+)", res.stdout)
+    if not c.check(m is not None, "%s: child stdout" % name, "child=...", repr(res.stdout)):
+        return
+    c.check("stacks its parent had not written" in res.stderr, "%s: the child wrote stacks for "
+            "its parent" % name, "a debug line saying so", repr(res.stderr[-2000:]))
+    kid = None
+    for _ in range(100):    # the child outlives the parent whose exit the runner saw
+        p = h.Profile(db)
+        kid = p.process_by_pid(int(m.group(1)))
+        if kid and kid["end_time"] is not None:
+            break
+        p.close()
+        time.sleep(0.1)
+    if not c.check(kid is not None and kid["end_time"] is not None, "%s: child ended" % name):
+        return
+    par = p.processes()[0]
+    c.eq(par["end_time"], None, "%s: the parent never ended (killed)" % name)
+    c.eq(kid["parent"], par["id"], "%s: child's parent" % name)
+    c.check(par["id"] in p.stack_owners(kid["id"]), "%s: child rows carry the parent's stack ids"
+            % name, "yes", sorted(p.stack_owners(kid["id"])))
+    c.eq(p.dangling(), (0, 0, 0), "%s: live, churn and stack rows naming a missing stack" % name)
+    f = p.last(kid["id"], "final")
+    if c.check(f is not None, "%s: child final snapshot" % name):
+        c.near(p.line(f["id"], src, L["G"]), 200 * 64 * 1024, "%s: child line G" % name, rel=0.05)
+        c.near(p.line(f["id"], src, L["K"]), 8 * h.MiB, "%s: child line K" % name)
     p.close()
 
 
