@@ -263,10 +263,7 @@ print_rows(const struct pm_aopts *o, const struct side *b, const struct side *f,
     if (o->json) {
         fputs(shown ? "\n]}\n" : "]}\n", stdout);
     } else if (tab) {
-        pm_table_print(tab, stdout);
-        if (shown < ch->n)
-            printf("... %zu more row%s (--limit 0 shows all)\n", ch->n - shown,
-                   ch->n - shown == 1 ? "" : "s");
+        pm_table_print_limited(tab, shown, ch->n, "row");
     }
     goto out;
 oom:

@@ -138,9 +138,9 @@ print_text(struct pm_query *a, const struct pm_target *t, const struct pm_aopts 
     static const char *const headers[] = {
         "PER MIN", "STEADY", "FIT", "NOW", "LOCATION", "FUNCTION", "STACK",
     };
-    const char *what = o->by == PM_ANALYSIS_BY_LINE       ? "lines"
-                       : o->by == PM_ANALYSIS_BY_FUNCTION ? "functions"
-                                                          : "stacks";
+    const char *what = o->by == PM_ANALYSIS_BY_LINE       ? "line"
+                       : o->by == PM_ANALYSIS_BY_FUNCTION ? "function"
+                                                          : "stack";
     struct pm_table *tab =
         pm_table_new(headers, o->by == PM_ANALYSIS_BY_STACK ? "rrrrlll" : "rrrrll");
     char a1[32], a2[32];
@@ -151,7 +151,7 @@ print_text(struct pm_query *a, const struct pm_target *t, const struct pm_aopts 
     if ((rc = pm_aout_process_line(&t->proc)) != PM_EXIT_OK)
         goto out;
     printf("%zu points (%zu periodic%s) from %.2f s to %.2f s (snapshots %" PRId64 "..%" PRId64
-           "): %zu of %zu %s grow steadily\n",
+           "): %zu of %zu %ss grow steadily\n",
            g->n_points, g->n_points - g->has_final, g->has_final ? " + final" : "", g->first_time,
            g->last_time, g->first_snapshot, g->last_snapshot, g->n, g->n_keys, what);
     if (!g->n)
@@ -187,9 +187,7 @@ print_text(struct pm_query *a, const struct pm_target *t, const struct pm_aopts 
             goto out;
         }
     }
-    pm_table_print(tab, stdout);
-    if (shown < g->n)
-        printf("... %zu more %s (--limit 0 shows all)\n", g->n - shown, what);
+    pm_table_print_limited(tab, shown, g->n, what);
 out:
     pm_table_free(tab);
     return rc;

@@ -227,10 +227,7 @@ print_rows(struct pm_query *a, const struct pm_target *t, const struct pm_aopts 
     if (o->json) {
         fputs(shown ? "\n]}\n" : "]}\n", stdout);
     } else if (tab) {
-        pm_table_print(tab, stdout);
-        if (shown < ch->n)
-            printf("... %zu more stack%s (--limit 0 shows all)\n", ch->n - shown,
-                   ch->n - shown == 1 ? "" : "s");
+        pm_table_print_limited(tab, shown, ch->n, "stack");
     }
     goto out;
 oom:

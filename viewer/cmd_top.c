@@ -52,7 +52,7 @@ enum {
 static const char *const by_names[] = { "line", "function", "file", "stack", NULL };
 static const char *const sort_names[] = { "self", "total", "blocks", NULL };
 static const char *const kind_names[] = { "all", "python", "raw", "native", NULL };
-static const char *const row_nouns[] = { "lines", "functions", "files", "stacks" };
+static const char *const row_nouns[] = { "line", "function", "file", "stack" };
 
 /* What a command line asked for. */
 struct top_args {
@@ -386,9 +386,7 @@ print_text(struct pm_query *q, const struct top_args *a, const struct shown *sh,
             goto out;
         }
     }
-    pm_table_print(tab, stdout);
-    if (shown < rows->n)
-        printf("... %zu more %s (--limit 0 shows all)\n", rows->n - shown, row_nouns[a->o.by]);
+    pm_table_print_limited(tab, shown, rows->n, row_nouns[a->o.by]);
 out:
     pm_table_free(tab);
     return rc;

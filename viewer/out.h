@@ -93,6 +93,11 @@ int pm_table_add_raw(struct pm_table *t, const char *cell);
 /* Prints the header line and the rows. */
 void pm_table_print(const struct pm_table *t, FILE *f);
 
+/* pm_table_print on stdout, then, when a --limit left rows out, "... 3 more lines (--limit 0
+ * shows all)": `noun` is the singular ("line"), an "s" is added unless one is left out. */
+void pm_table_print_limited(const struct pm_table *t, size_t shown, size_t total,
+                            const char *noun);
+
 /* Makes pm_table_print fit lines in width columns (0 = no limit) by narrowing the columns
  * marked in shrink (one letter per column: 'p' shortens cells with pm_shorten_path, 't' with
  * pm_shorten_end, anything else keeps the column as it is), widest first, down to 12. */

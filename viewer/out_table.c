@@ -141,6 +141,15 @@ fit_widths(const struct pm_table *t, size_t *w)
 }
 
 void
+pm_table_print_limited(const struct pm_table *t, size_t shown, size_t total, const char *noun)
+{
+    pm_table_print(t, stdout);
+    if (shown < total)
+        printf("... %zu more %s%s (--limit 0 shows all)\n", total - shown, noun,
+               total - shown == 1 ? "" : "s");
+}
+
+void
 pm_table_print(const struct pm_table *t, FILE *f)
 {
     size_t w[16] = { 0 }, blanks = 0;
