@@ -65,6 +65,16 @@ struct pm_snap_choice {
 /* getopt_long values of the shared options (see pm_common_option). */
 enum { PM_OPT_PEAK = 300, PM_OPT_FINAL, PM_OPT_SNAPSHOT, PM_OPT_PID, PM_OPT_RUN, PM_OPT_JSON };
 
+/* Their getopt_long entries, for a command's option table (-f and -h need "hf:" in the short
+ * options): the file and run, the pid, the snapshot choice, and -h with the table's end. */
+#define PM_OPTS_TARGET \
+    { "file", required_argument, NULL, 'f' }, { "run", required_argument, NULL, PM_OPT_RUN }
+#define PM_OPTS_PID { "pid", required_argument, NULL, PM_OPT_PID }
+#define PM_OPTS_SNAPSHOT \
+    { "peak", no_argument, NULL, PM_OPT_PEAK }, { "final", no_argument, NULL, PM_OPT_FINAL }, \
+    { "snapshot", required_argument, NULL, PM_OPT_SNAPSHOT }
+#define PM_OPTS_END { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 }
+
 /* Loads the chosen snapshot of t's process into *out (clear with pm_snapshot_info_clear).
  * Errors are printed (naming the snapshots that exist when a kind is missing); returns
  * PM_EXIT_OK or PM_EXIT_DATA. */

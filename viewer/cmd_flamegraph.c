@@ -132,18 +132,14 @@ int
 cmd_flamegraph(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "peak", no_argument, NULL, PM_OPT_PEAK },
-        { "final", no_argument, NULL, PM_OPT_FINAL },
-        { "snapshot", required_argument, NULL, PM_OPT_SNAPSHOT },
+        PM_OPTS_SNAPSHOT,
         { "leaks", no_argument, NULL, OPT_LEAKS },
-        { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, PM_OPT_RUN },
-        { "pid", required_argument, NULL, PM_OPT_PID },
+        PM_OPTS_TARGET,
+        PM_OPTS_PID,
         { "output", required_argument, NULL, 'o' },
         { "folded", no_argument, NULL, OPT_FOLDED },
         { "json", no_argument, NULL, PM_OPT_JSON },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        PM_OPTS_END,
     };
     struct pm_snap_choice choice = { .id = -1, .kind = "peak" };
     const char *file = PM_DEFAULT_FILE, *output = NULL;

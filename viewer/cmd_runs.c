@@ -149,12 +149,10 @@ int
 cmd_runs(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, PM_OPT_RUN },
+        PM_OPTS_TARGET,
         { "json", no_argument, NULL, PM_OPT_JSON },
         { "csv", no_argument, NULL, OPT_CSV },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        PM_OPTS_END,
     };
     const char *file = PM_DEFAULT_FILE;
     int64_t run = 0;

@@ -102,14 +102,12 @@ int
 cmd_snapshots(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, PM_OPT_RUN },
-        { "pid", required_argument, NULL, PM_OPT_PID },
+        PM_OPTS_TARGET,
+        PM_OPTS_PID,
         { "bytes", no_argument, NULL, OPT_BYTES },
         { "json", no_argument, NULL, PM_OPT_JSON },
         { "csv", no_argument, NULL, OPT_CSV },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        PM_OPTS_END,
     };
     const char *file = PM_DEFAULT_FILE;
     int64_t pid = -1, run = 0;

@@ -431,15 +431,13 @@ int
 cmd_timeline(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, PM_OPT_RUN },
-        { "pid", required_argument, NULL, PM_OPT_PID },
+        PM_OPTS_TARGET,
+        PM_OPTS_PID,
         { "height", required_argument, NULL, OPT_HEIGHT },
         { "csv", no_argument, NULL, OPT_CSV },
         { "bytes", no_argument, NULL, OPT_BYTES },
         { "json", no_argument, NULL, PM_OPT_JSON },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        PM_OPTS_END,
     };
     const char *file = PM_DEFAULT_FILE;
     int64_t pid = -1, run = 0, height = 10;

@@ -396,12 +396,9 @@ int
 cmd_top(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "peak", no_argument, NULL, PM_OPT_PEAK },
-        { "final", no_argument, NULL, PM_OPT_FINAL },
-        { "snapshot", required_argument, NULL, PM_OPT_SNAPSHOT },
-        { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, PM_OPT_RUN },
-        { "pid", required_argument, NULL, PM_OPT_PID },
+        PM_OPTS_SNAPSHOT,
+        PM_OPTS_TARGET,
+        PM_OPTS_PID,
         { "all-processes", no_argument, NULL, OPT_ALL },
         { "by", required_argument, NULL, OPT_BY },
         { "sort", required_argument, NULL, OPT_SORT },
@@ -412,8 +409,7 @@ cmd_top(int argc, char **argv)
         { "bytes", no_argument, NULL, OPT_BYTES },
         { "json", no_argument, NULL, OPT_JSON },
         { "csv", no_argument, NULL, OPT_CSV },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        PM_OPTS_END,
     };
     struct pm_snap_choice choice = { .id = -1, .kind = "peak" };
     const char *file = PM_DEFAULT_FILE;

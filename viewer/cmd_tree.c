@@ -216,17 +216,13 @@ int
 cmd_tree(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "peak", no_argument, NULL, PM_OPT_PEAK },
-        { "final", no_argument, NULL, PM_OPT_FINAL },
-        { "snapshot", required_argument, NULL, PM_OPT_SNAPSHOT },
-        { "file", required_argument, NULL, 'f' },
-        { "run", required_argument, NULL, PM_OPT_RUN },
-        { "pid", required_argument, NULL, PM_OPT_PID },
+        PM_OPTS_SNAPSHOT,
+        PM_OPTS_TARGET,
+        PM_OPTS_PID,
         { "min", required_argument, NULL, OPT_MIN },
         { "bytes", no_argument, NULL, OPT_BYTES },
         { "json", no_argument, NULL, PM_OPT_JSON },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        PM_OPTS_END,
     };
     struct pm_snap_choice choice = { .id = -1, .kind = "peak" };
     const char *file = PM_DEFAULT_FILE;
