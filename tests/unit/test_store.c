@@ -260,6 +260,31 @@ Test(store, frame_and_stack_duplicates_are_ignored)
     sqlite3_close(db);
 }
 
+/* A forked child asks which of its parent's stack ids are in the file (preload/inherited.c):
+ * the largest id of one process's range, counting rows still buffered. */
+Test(store, max_stack_id_of_a_range_counts_buffered_rows)
+{
+    struct pm_store *st = open_store();
+    const int64_t p2 = INT64_C(2) << 32, p3 = INT64_C(3) << 32;
+    int64_t got = -1;
+
+    cr_assert_eq(pm_store_begin(st), 0);
+    cr_assert_eq(pm_store_max_stack_id(st, p2, p2 | UINT32_MAX, &got), 0);
+    cr_expect_eq(got, 0, "an empty range");
+    for (int i = 1; i <= 100; i++) {
+        cr_assert_eq(pm_store_add_stack(st, p2 | i, 0, 77, 1, i), 0);
+        cr_assert_eq(pm_store_add_stack(st, p3 | (i * 2), 0, 77, 1, -i), 0);
+    }
+    cr_assert_eq(pm_store_max_stack_id(st, p2, p2 | UINT32_MAX, &got), 0);
+    cr_expect_eq(got, p2 | 100);
+    cr_assert_eq(pm_store_max_stack_id(st, p3, p3 | UINT32_MAX, &got), 0);
+    cr_expect_eq(got, p3 | 200);
+    cr_assert_eq(pm_store_max_stack_id(st, 1, p2 - 1, &got), 0);
+    cr_expect_eq(got, 0, "nothing below process 2's range");
+    cr_assert_eq(pm_store_commit(st), 0);
+    pm_store_close(st);
+}
+
 Test(store, snapshots_live_rows_churn_and_timeline_are_read_back)
 {
     struct pm_store *st = open_store();
