@@ -83,13 +83,6 @@ pm_addrmap_init_unlocked(struct pm_addrmap *m)
     m->nursery = pm_calloc(PM_ADDRMAP_NURSERY_SLOTS, sizeof(struct pm_addrmap_entry));
 }
 
-/* The nursery slot of a hash: well-mixed product bits below the shard's. */
-static inline struct pm_addrmap_entry *
-nursery_slot(struct pm_addrmap *m, uint64_t h)
-{
-    return &m->nursery[(h >> 48) & (PM_ADDRMAP_NURSERY_SLOTS - 1)];
-}
-
 void
 pm_addrmap_release(struct pm_addrmap *m)
 {
@@ -200,7 +193,7 @@ pm_addrmap_insert(struct pm_addrmap *m, uintptr_t addr, uint64_t size, enum pm_k
     uint64_t meta = pack(size, kind, stack);
 
     if (m->nursery) {
-        struct pm_addrmap_entry *e = nursery_slot(m, h);
+        struct pm_addrmap_entry *e = pm_addrmap_nursery_slot(m, h);
         int rc = 0;
         if (e->addr == addr) {
             unpack(e->meta, replaced);
@@ -230,7 +223,7 @@ nursery_take(struct pm_addrmap *m, uintptr_t addr, uint64_t h, struct pm_block_i
 {
     struct pm_addrmap_entry *e;
 
-    if (!m->nursery || (e = nursery_slot(m, h))->addr != addr)
+    if (!m->nursery || (e = pm_addrmap_nursery_slot(m, h))->addr != addr)
         return false;
     unpack(e->meta, info);
     if (remove) {

@@ -81,10 +81,11 @@ pm_addrmap_prefetch_slot(struct pm_addrmap *m, uint64_t h)
         __builtin_prefetch(&slot[pm_addrmap_home(cap, h)], 1);
 }
 
-static inline uintptr_t
-pm_addrmap_nursery_addr(const struct pm_addrmap *m, uint64_t h)
+/* The nursery slot of a hash: well-mixed product bits below the shard's. */
+static inline struct pm_addrmap_entry *
+pm_addrmap_nursery_slot(const struct pm_addrmap *m, uint64_t h)
 {
-    return m->nursery[(h >> 48) & (PM_ADDRMAP_NURSERY_SLOTS - 1)].addr;
+    return &m->nursery[(h >> 48) & (PM_ADDRMAP_NURSERY_SLOTS - 1)];
 }
 
 /* Before recording addr: the slot of the block it displaces from the nursery, or its own. */
@@ -94,7 +95,7 @@ pm_addrmap_prefetch_insert(struct pm_addrmap *m, uintptr_t addr)
     uint64_t h = pm_addrmap_hash(addr);
 
     if (m->nursery) {
-        uintptr_t displaced = pm_addrmap_nursery_addr(m, h);
+        uintptr_t displaced = pm_addrmap_nursery_slot(m, h)->addr;
         if (!displaced || displaced == addr)
             return;
         h = pm_addrmap_hash(displaced);
@@ -108,7 +109,7 @@ pm_addrmap_prefetch_remove(struct pm_addrmap *m, uintptr_t addr)
 {
     uint64_t h = pm_addrmap_hash(addr);
 
-    if (!m->nursery || pm_addrmap_nursery_addr(m, h) != addr)
+    if (!m->nursery || pm_addrmap_nursery_slot(m, h)->addr != addr)
         pm_addrmap_prefetch_slot(m, h);
 }
 

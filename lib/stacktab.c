@@ -76,34 +76,28 @@ store_string(struct pm_stacktab *t, const char *s, size_t len)
     return dst;
 }
 
-/* Grows an index to hold n+1 entries at <= 1/2 load, rehashing with key_of(). */
+/* Grows the frame index to hold n+1 entries at <= 1/2 load, rehashing by frame id. */
 static int
-grow_index(uint32_t **slots, uint32_t *cap, uint32_t n, struct pm_chunked *recs,
-           uint64_t (*key_of)(const void *rec))
+grow_frame_index(struct pm_stacktab *t, uint32_t n)
 {
-    uint32_t new_cap = *cap ? *cap * 2 : 1024;
+    uint32_t new_cap = t->frame_cap ? t->frame_cap * 2 : 1024;
     uint32_t *s;
 
-    if (2 * (uint64_t)(n + 1) < *cap)
+    if (2 * (uint64_t)(n + 1) < t->frame_cap)
         return 0;
     if (!(s = pm_calloc(new_cap, sizeof(uint32_t))))
         return -ENOMEM;
     for (uint32_t idx = 1; idx < n; idx++) {
-        uint32_t i = (uint32_t)key_of(pm_chunked_at(recs, idx)) & (new_cap - 1);
+        const struct pm_frame_rec *f = pm_chunked_at(&t->frames, idx);
+        uint32_t i = (uint32_t)f->id & (new_cap - 1);
         while (s[i])
             i = (i + 1) & (new_cap - 1);
         s[i] = idx;
     }
-    pm_free(*slots);
-    *slots = s;
-    *cap = new_cap;
+    pm_free(t->frame_slot);
+    t->frame_slot = s;
+    t->frame_cap = new_cap;
     return 0;
-}
-
-static uint64_t
-frame_key(const void *rec)
-{
-    return (uint64_t)((const struct pm_frame_rec *)rec)->id;
 }
 
 /* A stack index slot: the key's low 32 bits (which also give its home slot) above the stack
@@ -153,7 +147,7 @@ pm_stacktab_frame(struct pm_stacktab *t, const char *file, size_t file_len, cons
     uint32_t i;
     int rc;
 
-    if ((rc = grow_index(&t->frame_slot, &t->frame_cap, n, &t->frames, frame_key)) < 0)
+    if ((rc = grow_frame_index(t, n)) < 0)
         return rc;
     for (i = (uint32_t)id & (t->frame_cap - 1); t->frame_slot[i]; i = (i + 1) & (t->frame_cap - 1)) {
         rec = pm_chunked_at(&t->frames, t->frame_slot[i]);

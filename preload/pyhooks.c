@@ -94,21 +94,20 @@ py_free(void *ctx, void *p)
         pm_stackcache_note_free(p);
     if (pm_should_track()) {
         struct pm_block_info info;
-        if (d->kind == PM_KIND_PYTHON) {
-            /* MEM and OBJ run under the GIL: no other thread can record a block of this
-             * table at p between the real free and the take, so the take comes after and
-             * the free's work hides the table's cache miss. */
+        /* A raw block is forgotten before the real free: once freed, another thread may get
+         * p back and record it. MEM and OBJ run under the GIL, so nothing can record a block
+         * of their table at p meanwhile: theirs is forgotten after, and the free's work hides
+         * the table's cache miss. */
+        bool after = d->kind == PM_KIND_PYTHON;
+        if (after)
             pm_track_prefetch_take(p, d->kind);
-            pm_guard_enter();
-            d->orig.free(d->orig.ctx, p);
-            pm_guard_leave();
+        else
             pm_track_take(p, d->kind, &info);
-            return;
-        }
-        pm_track_take(p, d->kind, &info);   /* before: p may be reused once freed */
         pm_guard_enter();
         d->orig.free(d->orig.ctx, p);
         pm_guard_leave();
+        if (after)
+            pm_track_take(p, d->kind, &info);
         return;
     }
     d->orig.free(d->orig.ctx, p);
