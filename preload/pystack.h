@@ -27,11 +27,18 @@ struct pm_line_cursor {
     bool started;
 };
 
+/* One frame of the previous walk, as the next one checks it: the interpreter frame's address
+ * and the instruction it was at, side by side (one stream of loads per frame). */
+struct pm_known_frame {
+    const void *addr;
+    const void *instr;
+};
+
 /* What this thread's previous walk found, by depth from the outermost: the frame at depth j was
- * frame_end[-1 - j], read from the interpreter frame at addr_end[-1 - j]. n = 0: nothing known. */
+ * at end[-1 - j]. end[0] is readable and its addr NULL (the outermost frame's caller), so the
+ * check of every link is the same. n = 0: nothing known. */
 struct pm_walk_known {
-    const struct pm_raw_frame *frame_end;
-    const void *const *addr_end;
+    const struct pm_known_frame *end;
     unsigned n;
 };
 

@@ -121,32 +121,38 @@ def lines_in_loops(c, tmp):
     p.close()
 
 
-def callers_moved(c, tmp):
-    """Each (caller line, caller's caller line) pair holds exactly its own allocations."""
-    name = "callers moved"
+def callers_moved(c, tmp, depth):
+    """Each (caller line, caller's caller line) pair holds exactly its own allocations, and so
+    does each module line when only it differs between two allocations."""
+    name = "callers moved (depth %d)" % depth
     src = h.prog(tmp, "callers_moved.py")
-    db = tmp.sub("callers.db")
-    res = h.run([h.PY, src], output=db, cwd=tmp.path)
-    c.eq(res.stdout, "kept 200\n", "%s: program output" % name)
+    db = tmp.sub("callers%d.db" % depth)
+    res = h.run([h.PY, src, str(depth)], output=db, cwd=tmp.path)
+    c.eq(res.stdout, "kept 402\n", "%s: program output" % name)
     if not c.check(os.path.exists(db), "%s: profile" % name, "present", "missing"):
         return
     p = h.Profile(db)
     final = p.last(p.root()["id"], "final")
     if c.check(final is not None, "%s: final snapshot" % name, "present", "none"):
-        lines = {tag: h.find_line(src, tag) for tag in ("M1", "M2", "T1", "T2")}
-        pairs = {}
+        tags = ("M1", "M2", "T1", "T2", "O", "U1", "U2", "W1", "W2", "A", "B")
+        lines = {tag: h.find_line(src, tag) for tag in tags}
+        under = {}
         for r in p.live(final["id"]):
             here = {ln for f, _fn, ln in p.chain(r["stack"]) if f == src}
-            for t in ("T1", "T2"):
-                for m in ("M1", "M2"):
-                    if lines[t] in here and lines[m] in here:
-                        pairs[(t, m)] = pairs.get((t, m), 0) + r["bytes"]
+            for key in (("T1", "M1"), ("T1", "M2"), ("T2", "M1"), ("T2", "M2"), ("U1", "O"),
+                        ("U2", "O"), ("W1",), ("W2",), ("A",), ("B",)):
+                if all(lines[t] in here for t in key):
+                    under[key] = under.get(key, 0) + r["bytes"]
         # 50 rounds; a bytearray's object and buffer both count; KEEP's own array grows on L
-        for (t, m), size in ((("T1", "M1"), 1000), (("T1", "M2"), 2000), (("T2", "M1"), 3000),
-                             (("T2", "M2"), 6000)):
-            got = pairs.get((t, m), 0)
-            c.at_least(got, 50 * size, "%s: bytes under %s then %s" % (name, t, m))
-            c.at_most(got, 50 * (size + 128) + 4096, "%s: bytes under %s then %s" % (name, t, m))
+        for key, size, rounds in ((("T1", "M1"), 1000, 50), (("T1", "M2"), 2000, 50),
+                                  (("T2", "M1"), 3000, 50), (("T2", "M2"), 6000, 50),
+                                  (("U1", "O"), 5000, 50), (("U2", "O"), 7000, 50),
+                                  (("W1",), 11000, 50), (("W2",), 13000, 50),
+                                  (("A",), 100000, 1), (("B",), 300000, 1)):
+            got = under.get(key, 0)
+            what = "%s: bytes under %s" % (name, " then ".join(key))
+            c.at_least(got, rounds * size, what)
+            c.at_most(got, rounds * (size + 128) + 4096, what)
     p.close()
 
 
@@ -161,7 +167,8 @@ def main():
         deep(c, tmp, 1024, {"PYMEM_DEPTH": "1024"})
         sites(c, tmp, view)
         lines_in_loops(c, tmp)
-        callers_moved(c, tmp)
+        callers_moved(c, tmp, 20)
+        callers_moved(c, tmp, 21)
     c.finish()
 
 
