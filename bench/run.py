@@ -75,9 +75,10 @@ FIRST_ROUND_ONLY = {TM128, MEMRAY}
 
 @dataclass
 class Run:
-    """The outcome of one process: wall time, its peak RSS (ru_maxrss from wait4, which
-    covers the process and the children it reaped), how it ended, and its profile if any."""
+    """The outcome of one process: wall time, CPU time and peak RSS (from wait4, which cover
+    the process and the children it reaped), how it ended, and its profile if any."""
     wall: float
+    cpu: float                  # user + system seconds
     maxrss_kib: int
     status: int                 # exit status, or -signal
     timed_out: bool
@@ -126,7 +127,8 @@ def run_process(argv, env, timeout, cwd):
         proc.returncode = os.waitstatus_to_exitcode(wait_status)  # tell Popen it is reaped
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
-    return Run(wall, usage.ru_maxrss, proc.returncode, timed_out.is_set(), stderr)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, proc.returncode,
+               timed_out.is_set(), stderr)
 
 
 def workload_command(setup, config, script_path, size, profile_path):
@@ -383,6 +385,7 @@ def summarize(results, workloads, configs):
             if c == PYMEM:
                 spread = ratios(runs, base, lambda r: r.wall)
                 row["pymem_range"] = (min(spread), max(spread)) if len(spread) > 1 else None
+                row["pymem_cpu"] = median_ratio(runs, base, lambda r: r.cpu)
             row["rss"][c] = median_ratio(runs, base, lambda r: r.maxrss_kib)
         pruns = per.get(PYMEM, [])
         row["tool_per_block"] = median_of([tool_bytes_per_block(r) for r in pruns])
@@ -398,7 +401,7 @@ def normalize(run, workload):
     """A copy of run whose status is 0 when it is a normal end for this workload, so the
     ratio code only has to know 'worked or not'."""
     ok = run.status in workload.ok and not run.timed_out
-    return Run(run.wall, run.maxrss_kib, 0 if ok else 1, run.timed_out, "", run.profile)
+    return Run(run.wall, run.cpu, run.maxrss_kib, 0 if ok else 1, run.timed_out, "", run.profile)
 
 
 def check_bars(rows, growth_runs, quick):
@@ -516,17 +519,20 @@ def render(setup, args, rows, bars, configs, problems, messages, workloads):
     add("## Wall time (× plain)")
     add("")
     add("The pymem range is the lowest and highest ratio over the rounds: a wide one means a "
-        "noisy machine.")
+        "noisy machine. pymem CPU is the median ratio of CPU time (user + system, the process and "
+        "the children it reaped): steadier than wall time on a noisy machine; the bars are on "
+        "wall time.")
     add("")
-    add("| workload | size | plain | " + " | ".join(cols) + " | pymem range |")
-    add("|---|---:|---:|" + "---:|" * len(cols) + "---:|")
+    add("| workload | size | plain | " + " | ".join(cols) + " | pymem range | pymem CPU |")
+    add("|---|---:|---:|" + "---:|" * len(cols) + "---:|---:|")
     for w in workloads:
         r = rows[w.name]
         size = w.quick if args.quick else w.full
         spread = r.get("pymem_range")
         spread = f"{spread[0]:.2f}–{spread[1]:.2f}×" if spread else "n/a"
         add(f"| {w.name} | {size:,} | {fmt_secs(r['plain_s'])} | "
-            + " | ".join(fmt_ratio(r["time"].get(c)) for c in cols) + f" | {spread} |")
+            + " | ".join(fmt_ratio(r["time"].get(c)) for c in cols)
+            + f" | {spread} | {fmt_ratio(r.get('pymem_cpu'))} |")
     add("")
     add("## Memory and profile")
     add("")
