@@ -59,7 +59,7 @@ static struct {
     int end_status;
     struct pm_store *store;
     int64_t process, run;
-    uint32_t frames_written, stacks_written;
+    uint32_t frames_written, stacks_written;    /* from 1: index 0 is no frame or stack */
     double interned_flush_time;     /* when flush_interned last ran */
     struct pm_chunked last;
     double next_periodic, next_churn, last_peak_time;
@@ -69,7 +69,8 @@ static struct {
     bool final_written;
     bool peak_written;      /* a peak snapshot of this process is in the file */
     bool forked;            /* this writer serves a forked child */
-} w = { .busy = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1 };
+} w = { .busy = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1, .frames_written = 1,
+        .stacks_written = 1 };
 
 static double
 mono_now(void)
@@ -144,8 +145,7 @@ flush_interned(void)
 {
     struct pm_stacktab *t = &pm_tracker.stacks;
     uint32_t nf = pm_stacktab_frame_count(t), ns = pm_stacktab_stack_count(t);
-    uint32_t f0 = w.frames_written ? w.frames_written : 1;
-    uint32_t s0 = w.stacks_written ? w.stacks_written : 1;
+    uint32_t f0 = w.frames_written, s0 = w.stacks_written;
     struct pm_keyed *order = NULL;
     int rc = 0;
 
@@ -184,7 +184,7 @@ static bool
 interned_due(double now)
 {
     uint32_t ns = pm_stacktab_stack_count(&pm_tracker.stacks);
-    uint32_t written = w.stacks_written ? w.stacks_written : 1;
+    uint32_t written = w.stacks_written;
 
     if (ns <= written && pm_stacktab_frame_count(&pm_tracker.stacks) <= w.frames_written)
         return false;
@@ -702,8 +702,7 @@ pm_writer_postfork_child(void)
     uint32_t n_stacks = pm_stacktab_stack_count(&pm_tracker.stacks);
     uint32_t n_frames = pm_stacktab_frame_count(&pm_tracker.stacks);
     if (w.process) {    /* the parent has a process row: what it interned, it writes */
-        pm_inherited_note_fork(w.stacks_written ? w.stacks_written : 1, n_stacks,
-                               w.frames_written ? w.frames_written : 1, n_frames);
+        pm_inherited_note_fork(w.stacks_written, n_stacks, w.frames_written, n_frames);
         w.stacks_written = n_stacks;
         w.frames_written = n_frames;
     }
