@@ -38,16 +38,17 @@ def parse_variant(text):
 
 
 def one_run(workload, size, lib, env_extra, tmp, n):
-    """One run of the workload: plain when lib is None. Returns a harness.Run."""
+    """One run of the workload, through run.py's command builder: plain when lib is None,
+    else pymem with lib and env_extra on top. Returns a harness.Run."""
+    setup = harness.Setup(python=sys.executable, lib=lib, view=None, memray=False, tmp=tmp,
+                          timeout=600)
     profile = os.path.join(tmp, f"ab-{n}.db")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("PYMEM_") and k not in ("LD_PRELOAD", "PYTHONTRACEMALLOC")}
+    argv, env = harness.workload_command(setup, harness.PYMEM if lib else harness.PLAIN,
+                                         os.path.join(harness.WORKLOADS_DIR, workload.script),
+                                         size, profile)
     if lib:
-        env["LD_PRELOAD"] = lib
-        env["PYMEM_OUTPUT"] = profile
         env.update(env_extra)
-    argv = [sys.executable, os.path.join(harness.WORKLOADS_DIR, workload.script), str(size)]
-    run = harness.run_process(argv, env, 600, cwd=tmp)
+    run = harness.run_process(argv, env, setup.timeout, cwd=tmp)
     harness.remove_profile(profile)
     return run
 
@@ -60,16 +61,18 @@ def main(argv):
     p.add_argument("--size", type=int, help="the workload's size (default: its full size)")
     args = p.parse_args(argv)
     by_name = {w.name: w for w in harness.WORKLOADS}
-    if args.workload not in by_name or args.rounds < 1:
-        p.error(f"unknown workload {args.workload!r} (one of {', '.join(by_name)})"
-                if args.workload not in by_name else "--rounds must be at least 1")
+    if args.workload not in by_name:
+        p.error(f"unknown workload {args.workload!r} (one of {', '.join(by_name)})")
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     try:
-        variants = [parse_variant(v) for v in args.variants]
+        variants = {label: (lib, env) for label, lib, env in map(parse_variant, args.variants)}
     except ValueError as e:
         p.error(str(e))
+    variants["plain"] = (None, {})
     workload = by_name[args.workload]
     size = args.size or workload.full
-    labels = ["plain"] + [v[0] for v in variants]
+    labels = ["plain"] + [label for label in variants if label != "plain"]
     runs = {label: [] for label in labels}
     failed = False
     with tempfile.TemporaryDirectory(prefix="pymem-ab-") as tmp:
@@ -77,8 +80,7 @@ def main(argv):
         for r in range(args.rounds):
             order = labels[r % len(labels):] + labels[:r % len(labels)]
             for label in order:
-                lib, extra = next(((v[1], v[2]) for v in variants if v[0] == label), (None, {}))
-                run = one_run(workload, size, lib, extra, tmp, n)
+                run = one_run(workload, size, *variants[label], tmp, n)
                 n += 1
                 if run.timed_out or run.status not in workload.ok:
                     failed = True

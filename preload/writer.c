@@ -62,6 +62,11 @@ static struct {
     uint32_t frames_written, stacks_written;    /* from 1: index 0 is no frame or stack */
     double interned_flush_time;     /* when flush_interned last ran */
     struct pm_chunked last;
+    /* the snapshot being written's changes, kept from one snapshot to the next: growing a fresh
+     * list to tens of thousands of entries each time (realloc, zeroing, page faults) was 0.9%
+     * of black's samples */
+    struct change *changes;
+    size_t changes_cap;
     double next_periodic, next_churn, last_peak_time;
     int64_t last_peak_bytes;
     int64_t peak_seen_bytes;    /* the peak as of the last tick, and when it was first seen */
@@ -206,14 +211,8 @@ struct change {
     int64_t alloc_bytes, alloc_blocks;
 };
 
-/* The changes of the snapshot being written. Kept from one snapshot to the next: growing a fresh
- * list to tens of thousands of entries each time (realloc, zeroing, page faults) was 0.9% of
- * black's samples. */
-static struct change *changes;
-static size_t changes_cap;
-
 /* Reads every written stack's counters, in index order (sequential memory: in id order the
- * reads were two cache misses a stack, 15 ms a snapshot on black), and lists in `changes` those
+ * reads were two cache misses a stack, 15 ms a snapshot on black), and lists in w.changes those
  * whose live (at_peak for a peak snapshot) counts or, with churn, run totals differ from what
  * was last written. All are read before any is written, so that a snapshot is one moment of the
  * program, not the span of its inserts. *blocks gets the snapshot's block count. Returns 0 or
@@ -237,9 +236,9 @@ collect_changes(bool peak, bool with_churn, size_t *n_out, int64_t *blocks)
         *blocks += pm_counts_blocks(c);
         if (!counts_differ && !churn_differs)
             continue;
-        if (pm_grow(&changes, &changes_cap, n, sizeof(*changes)) < 0)
+        if (pm_grow(&w.changes, &w.changes_cap, n, sizeof(*w.changes)) < 0)
             return -ENOMEM;
-        changes[n++] = (struct change){ i, counts_differ, churn_differs, *c, v.alloc_bytes,
+        w.changes[n++] = (struct change){ i, counts_differ, churn_differs, *c, v.alloc_bytes,
                                         v.alloc_blocks };
     }
     *n_out = n;
@@ -316,7 +315,7 @@ write_snapshot(enum pm_snapshot_kind kind, bool finishing)
     size_t n_changed = 0;
     int64_t blocks = 0;
     if ((rc = collect_changes(peak, with_churn, &n_changed, &blocks)) == 0)
-        rc = write_changes(changes, n_changed, snap, with_churn);
+        rc = write_changes(w.changes, n_changed, snap, with_churn);
     if (rc == 0)
         rc = pm_store_set_snapshot_blocks(w.store, snap, blocks);
     if (peak && rc == 0) {
