@@ -93,7 +93,7 @@ pm_options_load(void)
     strcpy(pm_options.output, "pymem.db");
     pm_options.interval = 10.0;
     pm_options.timeline_ms = 100;
-    pm_options.depth = 128;
+    pm_options.depth = PM_DEFAULT_DEPTH;
     pm_options.signal = 0;
     pm_options.disable = false;
 

@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "hash.h"
 #include "log.h"
+#include "options.h"
 #include "pyapi.h"
 #include "pystack.h"
 #include "tracker.h"
@@ -25,7 +26,7 @@
 #define MEMO_FRAMES 128u
 
 static const struct pm_pystack_ops *ops;
-static unsigned depth_cap = 128;
+static unsigned depth_cap = PM_DEFAULT_DEPTH;
 static atomic_bool walking;
 static _Atomic uint32_t code_gen[GEN_SLOTS];
 static _Atomic uint64_t code_frees;     /* any code object freed: memos are stale */
@@ -564,16 +565,16 @@ fill_known(struct pm_raw_frame *raw, unsigned n, unsigned known)
         raw[n - 1 - j] = memo.frame[MEMO_FRAMES - 1 - j];
 }
 
-/* The capture, into the caller's buffers of cap (= depth_cap) frames. */
+/* The capture, into the caller's buffers of depth_cap frames. */
 static inline __attribute__((always_inline)) uint32_t
-capture_into(struct pm_raw_frame *raw, const void **addr, unsigned cap)
+capture_into(struct pm_raw_frame *raw, const void **addr)
 {
     unsigned known_outer = 0;
     bool more;
     int n;
     if (memo.n >= KNOWN_MIN && memo_usable()) {
         struct pm_walk_known known = { memo.known + MEMO_FRAMES, memo.n };
-        n = ops->walk_known(raw, addr, cap, &more, &known, &known_outer);
+        n = ops->walk_known(raw, addr, depth_cap, &more, &known, &known_outer);
         /* The previous capture's stack again, with only its innermost frame read (and found at
          * the same instruction): a burst of allocations in one instruction, 43% of black's
          * captures. Nothing to hash or look up. */
@@ -581,7 +582,7 @@ capture_into(struct pm_raw_frame *raw, const void **addr, unsigned cap)
             same_frame(&raw[0], &memo.frame[MEMO_FRAMES - memo.n]))
             return memo.stack;
     } else {
-        n = ops->walk(raw, addr, cap, &more);
+        n = ops->walk(raw, addr, depth_cap, &more);
     }
 
     if (n < 0)
@@ -617,23 +618,21 @@ capture_deep(void)
     struct pm_raw_frame raw[depth_cap];
     const void *addr[depth_cap];
 
-    return capture_into(raw, addr, depth_cap);
+    return capture_into(raw, addr);
 }
 
-/* Fixed-size buffers for the default depth: variable-length arrays cost every capture a frame
+/* Fixed-size buffers up to the default depth: variable-length arrays cost every capture a frame
  * pointer and their own setup (alloc-heavy at 200k iterations: 3.52 -> 3.46 G instructions,
  * ~22 a capture). */
-#define DEFAULT_CAP 128u
-
 uint32_t
 pm_capture_stack(void)
 {
     if (!atomic_load_explicit(&walking, memory_order_relaxed))
         return pm_tracker.no_python_stack;
-    if (PM_LIKELY(depth_cap <= DEFAULT_CAP)) {
-        struct pm_raw_frame raw[DEFAULT_CAP];
-        const void *addr[DEFAULT_CAP];
-        return capture_into(raw, addr, depth_cap);
+    if (PM_LIKELY(depth_cap <= PM_DEFAULT_DEPTH)) {
+        struct pm_raw_frame raw[PM_DEFAULT_DEPTH];
+        const void *addr[PM_DEFAULT_DEPTH];
+        return capture_into(raw, addr);
     }
     return capture_deep();
 }
