@@ -718,6 +718,8 @@ pm_writer_postfork_child(void)
     }
     w.final_written = false;
     w.peak_written = false;
+    w.next_churn = 0;       /* run totals at most once a minute, per process: a child killed
+                             * soon after its parent wrote its own must still have its own */
     w.end_reason = NULL;
     w.last_peak_bytes = 0;
     w.peak_seen_bytes = 0;

@@ -123,6 +123,7 @@ def main():
                            "diff --by stack child1 child2: line C2 appears")
         closefds(c, tmp)
         orphan(c, tmp)
+        killed_child(c, tmp)
     c.finish()
 
 
@@ -202,6 +203,44 @@ def orphan(c, tmp):
     if c.check(f is not None, "%s: child final snapshot" % name):
         c.near(p.line(f["id"], src, L["G"]), 200 * 64 * 1024, "%s: child line G" % name, rel=0.05)
         c.near(p.line(f["id"], src, L["K"]), 8 * h.MiB, "%s: child line K" % name)
+    p.close()
+
+
+def killed_child(c, tmp):
+    """A child SIGKILLed after its first peak snapshot keeps its run totals in the file, even
+    when its parent wrote its own less than a minute before the fork (the once-a-minute clock
+    of run totals is per process)."""
+    name = "SIGKILLed child"
+    src = h.prog(tmp, "fork_killed.py")
+    line_k = h.find_line(src, "K")
+    db = tmp.sub("killed.db")
+    res = h.run([h.PY, src], output=db, cwd=tmp.path)
+    c.eq(res.returncode, 0, "%s: parent exit status (stderr %r)" % (name, res.stderr[-1000:]))
+    m = re.search(r"child=(\d+) signaled=1 sig=9", res.stdout)
+    if not c.check(m is not None, "%s: the child died of SIGKILL" % name, "child=... sig=9",
+                   repr(res.stdout)):
+        return
+    p = h.Profile(db)
+    kid = p.process_by_pid(int(m.group(1)))
+    if not c.check(kid is not None, "%s: child process row" % name):
+        p.close()
+        return
+    par = p.processes()[0]
+    first_of_child = min([s["id"] for s in p.snapshots(kid["id"])], default=None)
+    c.check(first_of_child is not None and p.snapshots(par["id"], "peak") and
+            p.snapshots(par["id"], "peak")[0]["id"] < first_of_child,
+            "%s: the parent's first peak (with its run totals) was written before the fork"
+            % name, "yes", [(s["process"], s["kind"], s["id"]) for s in p.q("SELECT * FROM snapshot")])
+    c.eq(p.last(kid["id"], "final"), None, "%s: no final snapshot (killed)" % name)
+    peak = p.last(kid["id"], "peak")
+    if c.check(peak is not None, "%s: child peak snapshot" % name, "present",
+               [s["kind"] for s in p.snapshots(kid["id"])]):
+        c.near(p.line(peak["id"], src, line_k), 8 * h.MiB, "%s: child peak, line K" % name,
+               rel=0.05)
+    got = p.q1("SELECT coalesce(sum(c.alloc_bytes), 0) FROM churn c JOIN stack s ON s.id = c.stack"
+               " JOIN frame f ON f.id = s.frame WHERE c.process = ? AND f.file = ? AND f.line = ?",
+               kid["id"], src, line_k)
+    c.near(got, 8 * h.MiB, "%s: child run total of line K (churn)" % name, rel=0.05)
     p.close()
 
 
