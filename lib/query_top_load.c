@@ -220,7 +220,7 @@ pm_top_resolve(struct top *t, struct pm_diag *diag)
     if (t->n_live > FEW && (rc = load_all_stacks(t, diag)) < 0)
         return rc;
     for (size_t i = 0; i < t->n_live; i++) {
-        uint32_t n = NONE, up;
+        uint32_t n = NONE, up = NONE;
         if ((rc = get_node(t, t->live[i].stack, &lookups, &n, diag)) < 0)
             return rc;
         t->live[i].node = t->live[i].start = n;

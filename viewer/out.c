@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -19,6 +20,10 @@ pm_buf_add(struct buf *b, const char *s, size_t n)
 {
     if (b->failed)
         return;
+    if (n >= SIZE_MAX - b->n) {     /* no room for n bytes and the NUL in any buffer */
+        b->failed = true;
+        return;
+    }
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         char *p;
