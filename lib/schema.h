@@ -7,8 +7,9 @@
 
 /* Frame ids are 63-bit content hashes: every process that sees a frame writes the same row
  * (INSERT OR IGNORE). A stack's id is (process id << 32 | n) for the process that first met it
- * (a forked child shares its parent's), so each process appends to the stack table instead of
- * inserting all over it; its content hash is its `key`, the same in every process and file. */
+ * (a forked child shares its parent's; forked processes of one tree reuse a row another of them
+ * committed), so each process appends to the stack table instead of inserting all over it; its
+ * content hash is its `key`, the same in every process and file. */
 #define PM_SCHEMA_SQL \
     "CREATE TABLE IF NOT EXISTS process(\n" \
     "  id INTEGER PRIMARY KEY,\n" \

@@ -184,6 +184,7 @@ fork_prepare(void)
     pm_guard_enter();
     pm_writer_prefork();
     pm_stacktab_lock(&pm_tracker.stacks);
+    pm_writer_fork_point(pm_stacktab_stack_count(&pm_tracker.stacks));
     pm_addrmap_lock_all(&pm_tracker.live);
 }
 

@@ -2,6 +2,8 @@
 /* Stack ids: which process interned each range of stack indices (see stackrows.h). */
 #include "stackrows.h"
 
+#include "chunked.h"
+
 /* A fork chain deeper than this gives its deepest children's inherited stacks ids of their own
  * (rows written twice under two ids: correct, only larger). */
 #define MAX_RANGES 16
@@ -13,9 +15,46 @@ static struct {
 } ranges[MAX_RANGES];
 static int n_ranges = 1;
 
+/* By index: the id of another process's row naming the stack, 0 = its own. Inherited by a
+ * forked child with the rest of the writer's memory: the child names those stacks alike. */
+static struct pm_chunked shared;
+static bool shared_ready;
+
+static int64_t
+shared_id(uint32_t idx)
+{
+    if (!shared_ready || !__atomic_load_n(&shared.chunk[idx >> PM_CHUNK_BITS], __ATOMIC_RELAXED))
+        return 0;
+    return *(const int64_t *)pm_chunked_at(&shared, idx);
+}
+
+int
+pm_stackrows_share(uint32_t idx, int64_t id)
+{
+    int rc;
+
+    if (!shared_ready) {
+        pm_chunked_init(&shared, sizeof(int64_t));
+        shared_ready = true;
+    }
+    if ((rc = pm_chunked_reserve(&shared, idx)) < 0)
+        return rc;
+    *(int64_t *)pm_chunked_at(&shared, idx) = id;
+    return 0;
+}
+
+bool
+pm_stackrows_is_shared(uint32_t idx)
+{
+    return shared_id(idx) != 0;
+}
+
 int64_t
 pm_stackrows_id(uint32_t idx, int64_t self)
 {
+    int64_t other = shared_id(idx);
+    if (other)
+        return other;
     int k = n_ranges - 1;
 
     while (k > 0 && idx < ranges[k].from)

@@ -25,6 +25,7 @@
 #include "inherited.h"
 #include "log.h"
 #include "options.h"
+#include "sharedstacks.h"
 #include "stackrows.h"
 #include "store.h"
 #include "tracker.h"
@@ -74,8 +75,14 @@ static struct {
     bool final_written;
     bool peak_written;      /* a peak snapshot of this process is in the file */
     bool forked;            /* this writer serves a forked child */
+    /* Sharing stack rows across the fork tree (sharedstacks.h): stacks from index fork_point
+     * on (those interned since this process last forked, or was forked) may be named by
+     * another process's row: no child inherited them under this process's id. Rows written
+     * from index publish_from on (since the first fork) are published once committed:
+     * [pub_from, pub_to) written in the open transaction. */
+    uint32_t fork_point, publish_from, pub_from, pub_to;
 } w = { .busy = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1, .frames_written = 1,
-        .stacks_written = 1 };
+        .stacks_written = 1, .fork_point = UINT32_MAX, .publish_from = UINT32_MAX };
 
 static double
 mono_now(void)
@@ -166,8 +173,16 @@ flush_interned(void)
     /* in index order, which is id order (stackrows.h): appended to the table */
     for (uint32_t i = s0; i < ns && rc == 0; i++) {
         const struct pm_stack_rec *s = pm_stacktab_stack_at(t, i);
+        int64_t other = i >= w.fork_point ? pm_sharedstacks_find(s->key) : 0;
+        if (other && pm_stackrows_share(i, other) == 0)
+            continue;
         rc = pm_store_add_stack(w.store, stack_id(i), s->parent ? stack_id(s->parent) : 0,
                                 pm_stacktab_frame_at(t, s->frame)->id, (int)s->depth, s->key);
+    }
+    if (rc == 0 && ns > s0 && ns > w.publish_from) {
+        if (w.pub_from == w.pub_to)
+            w.pub_from = s0 > w.publish_from ? s0 : w.publish_from;
+        w.pub_to = ns;
     }
     if (rc == 0) {
         w.frames_written = nf;
@@ -353,6 +368,17 @@ peak_due(double now, bool finishing)
     return now - w.last_peak_time >= pm_options.interval;
 }
 
+/* Publishes the stack rows the transaction just committed wrote under this process's ids, for
+ * the rest of the fork tree to name them. */
+static void
+publish_written(void)
+{
+    for (uint32_t i = w.pub_from; i < w.pub_to; i++) {
+        if (!pm_stackrows_is_shared(i))
+            pm_sharedstacks_publish(pm_stacktab_stack_at(&pm_tracker.stacks, i)->key, stack_id(i));
+    }
+}
+
 /* One batch: whatever is due now, in one transaction. Returns 0 or a negative code. */
 static int
 write_batch(int requests)
@@ -406,6 +432,9 @@ write_batch(int requests)
         rc = pm_store_commit(w.store);
     else
         pm_store_rollback(w.store);
+    if (rc == 0)
+        publish_written();
+    w.pub_from = w.pub_to = 0;
     double end = mono_now();
     if (end - now > 0.1)
         pm_debug("batch %#x took %.3f s: lock wait %.3f, frames and stacks %.3f, snapshots "
@@ -677,6 +706,17 @@ pm_writer_prefork(void)
 }
 
 void
+pm_writer_fork_point(uint32_t n_stacks)
+{
+    if (!atomic_load(&w.running))
+        return;
+    pm_sharedstacks_create();
+    w.fork_point = n_stacks;
+    if (w.publish_from == UINT32_MAX)
+        w.publish_from = n_stacks;
+}
+
+void
 pm_writer_postfork_parent(void)
 {
     if (atomic_load(&w.running))
@@ -706,6 +746,8 @@ pm_writer_postfork_child(void)
         w.frames_written = n_frames;
     }
     pm_stackrows_after_fork(n_stacks, w.process);
+    w.fork_point = w.publish_from = n_stacks;   /* its own stacks: shared from their first */
+    w.pub_from = w.pub_to = 0;
     pm_identity.parent_id = w.process;
     pm_identity.run_id = w.run;
     pm_identity.ppid = pm_identity.pid;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "model.h"
@@ -41,5 +42,8 @@ bool pm_writer_finished(void);
 /* Fork handlers: prepare waits for the current transaction; the child starts its own writer,
  * with a fresh connection, as a new process whose parent is the forking one. */
 void pm_writer_prefork(void);
+/* In prepare, with interning locked: the fork falls at stack index n_stacks (stacks from there
+ * on were not inherited by this child, and may be named by rows of other processes). */
+void pm_writer_fork_point(uint32_t n_stacks);
 void pm_writer_postfork_parent(void);
 void pm_writer_postfork_child(void);

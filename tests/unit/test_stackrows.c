@@ -67,3 +67,15 @@ Test(stackrows, deep_fork_chain_stays_ordered)
     cr_expect_eq(pm_stackrows_id(n + 1, 41), ID(41, n + 1));
     cr_expect_eq(pm_stackrows_id(1, 41), ID(1, 1));
 }
+
+Test(stackrows, a_stack_named_by_another_processs_row_takes_its_id)
+{
+    pm_stackrows_after_fork(10, 5);     /* in a child (process 7) */
+    cr_expect_eq(pm_stackrows_share(12, ID(8, 11)), 0);    /* its sibling 8 wrote it first */
+    cr_expect(pm_stackrows_is_shared(12));
+    cr_expect_not(pm_stackrows_is_shared(13));
+    cr_expect_not(pm_stackrows_is_shared(5000000), "no chunk there yet");
+    cr_expect_eq(pm_stackrows_id(12, 7), ID(8, 11));
+    cr_expect_eq(pm_stackrows_id(13, 7), ID(7, 13), "its neighbours keep their own ids");
+    cr_expect_eq(pm_stackrows_id(3, 7), ID(5, 3));
+}
