@@ -242,6 +242,19 @@ def run(argv, *, shim=True, output=None, env=None, cwd=None, stdin=None, timeout
     return Result(argv, p.returncode, p.stdout, p.stderr, time.monotonic() - t0)
 
 
+def run_prog(c, tmp, name, prog_name, stdout_re):
+    """Runs progs/prog_name under the shim into a profile of its own and checks that it exited 0
+    and printed a line matching stdout_re. Returns (its source path, the profile path, the
+    match), the match None after a failed check."""
+    src = prog(tmp, prog_name)
+    db = tmp.sub(prog_name.replace(".py", ".db"))
+    res = run([PY, src], output=db, cwd=tmp.path)
+    c.eq(res.returncode, 0, "%s: exit status (stderr %r)" % (name, res.stderr[-1000:]))
+    m = re.search(stdout_re, res.stdout)
+    c.check(m is not None, "%s: stdout" % name, stdout_re, repr(res.stdout))
+    return src, db, m
+
+
 def start(argv, *, shim=True, output=None, env=None, cwd=None):
     """Start argv with pipes on stdin/stdout/stderr (unbuffered); drive it with read_line(),
     write_line() and finish()."""

@@ -215,15 +215,10 @@ def killed_child(c, tmp):
     when its parent wrote its own less than a minute before the fork (the once-a-minute clock
     of run totals is per process)."""
     name = "SIGKILLed child"
-    src = h.prog(tmp, "fork_killed.py")
-    line_k = h.find_line(src, "K")
-    db = tmp.sub("killed.db")
-    res = h.run([h.PY, src], output=db, cwd=tmp.path)
-    c.eq(res.returncode, 0, "%s: parent exit status (stderr %r)" % (name, res.stderr[-1000:]))
-    m = re.search(r"child=(\d+) signaled=1 sig=9", res.stdout)
-    if not c.check(m is not None, "%s: the child died of SIGKILL" % name, "child=... sig=9",
-                   repr(res.stdout)):
+    src, db, m = h.run_prog(c, tmp, name, "fork_killed.py", r"child=(\d+) signaled=1 sig=9")
+    if not m:
         return
+    line_k = h.find_line(src, "K")
     p = h.Profile(db)
     kid = p.process_by_pid(int(m.group(1)))
     if not c.check(kid is not None, "%s: child process row" % name):
@@ -252,14 +247,10 @@ def pool(c, tmp, view):
     """A worker forked after its sibling has exited names the stacks they both met by the
     sibling's rows: one row for line W's stack and its callers, the sibling's."""
     name = "sequential workers"
-    src = h.prog(tmp, "fork_pool.py")
-    line_w = h.find_line(src, "W")
-    db = tmp.sub("pool.db")
-    res = h.run([h.PY, src], output=db, cwd=tmp.path)
-    c.eq(res.returncode, 0, "%s: exit status (stderr %r)" % (name, res.stderr[-1000:]))
-    m = re.search(r"a=(\d+) b=(\d+)", res.stdout)
-    if not c.check(m is not None, "%s: stdout" % name, "a=... b=...", repr(res.stdout)):
+    src, db, m = h.run_prog(c, tmp, name, "fork_pool.py", r"a=(\d+) b=(\d+)")
+    if not m:
         return
+    line_w = h.find_line(src, "W")
     p = h.Profile(db)
     a, b = p.process_by_pid(int(m.group(1))), p.process_by_pid(int(m.group(2)))
     if not c.check(a is not None and b is not None, "%s: both workers' process rows" % name):
