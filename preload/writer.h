@@ -42,8 +42,9 @@ bool pm_writer_finished(void);
 /* Fork handlers: prepare waits for the current transaction; the child starts its own writer,
  * with a fresh connection, as a new process whose parent is the forking one. */
 void pm_writer_prefork(void);
-/* In prepare, with interning locked: the fork falls at stack index n_stacks (stacks from there
- * on were not inherited by this child, and may be named by rows of other processes). */
+/* In prepare, with interning locked: the fork falls at stack index n_stacks. The child inherits
+ * the stacks below it under this process's ids; only those interned from then on may be named
+ * by rows of other processes (sharedstacks.h). */
 void pm_writer_fork_point(uint32_t n_stacks);
 void pm_writer_postfork_parent(void);
 void pm_writer_postfork_child(void);
