@@ -27,6 +27,16 @@ pm_chunked_at(const struct pm_chunked *c, uint32_t idx)
     return chunk + (size_t)(idx & (PM_CHUNK_LEN - 1)) * c->elem_size;
 }
 
+/* Element idx, or NULL while its chunk has not been made. Lock-free. */
+static inline void *
+pm_chunked_find(const struct pm_chunked *c, uint32_t idx)
+{
+    if (idx >> PM_CHUNK_BITS >= PM_CHUNK_DIR)
+        return NULL;
+    char *chunk = __atomic_load_n((char *const *)&c->chunk[idx >> PM_CHUNK_BITS], __ATOMIC_ACQUIRE);
+    return chunk ? chunk + (size_t)(idx & (PM_CHUNK_LEN - 1)) * c->elem_size : NULL;
+}
+
 /* Initializes an empty array of elem_size-byte elements (zero-filled when reserved). */
 void pm_chunked_init(struct pm_chunked *c, size_t elem_size);
 

@@ -17,15 +17,13 @@ static int n_ranges = 1;
 
 /* By index: the id of another process's row naming the stack, 0 = its own. Inherited by a
  * forked child with the rest of the writer's memory: the child names those stacks alike. */
-static struct pm_chunked shared;
-static bool shared_ready;
+static struct pm_chunked shared = { .elem_size = sizeof(int64_t) };
 
 static int64_t
 shared_id(uint32_t idx)
 {
-    if (!shared_ready || !__atomic_load_n(&shared.chunk[idx >> PM_CHUNK_BITS], __ATOMIC_RELAXED))
-        return 0;
-    return *(const int64_t *)pm_chunked_at(&shared, idx);
+    const int64_t *id = pm_chunked_find(&shared, idx);
+    return id ? *id : 0;
 }
 
 int
@@ -33,10 +31,6 @@ pm_stackrows_share(uint32_t idx, int64_t id)
 {
     int rc;
 
-    if (!shared_ready) {
-        pm_chunked_init(&shared, sizeof(int64_t));
-        shared_ready = true;
-    }
     if ((rc = pm_chunked_reserve(&shared, idx)) < 0)
         return rc;
     *(int64_t *)pm_chunked_at(&shared, idx) = id;

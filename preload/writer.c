@@ -78,9 +78,8 @@ static struct {
     /* Sharing stack rows across the fork tree (sharedstacks.h): stacks from index fork_point
      * on (those interned since this process last forked, or was forked) may be named by
      * another process's row: no child inherited them under this process's id. Rows written
-     * from index publish_from on (since the first fork) are published once committed:
-     * [pub_from, pub_to) written in the open transaction. */
-    uint32_t fork_point, publish_from, pub_from, pub_to;
+     * from index publish_from on (since the first fork) are published once committed. */
+    uint32_t fork_point, publish_from;
 } w = { .busy = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1, .frames_written = 1,
         .stacks_written = 1, .fork_point = UINT32_MAX, .publish_from = UINT32_MAX };
 
@@ -178,11 +177,6 @@ flush_interned(void)
             continue;
         rc = pm_store_add_stack(w.store, stack_id(i), s->parent ? stack_id(s->parent) : 0,
                                 pm_stacktab_frame_at(t, s->frame)->id, (int)s->depth, s->key);
-    }
-    if (rc == 0 && ns > s0 && ns > w.publish_from) {
-        if (w.pub_from == w.pub_to)
-            w.pub_from = s0 > w.publish_from ? s0 : w.publish_from;
-        w.pub_to = ns;
     }
     if (rc == 0) {
         w.frames_written = nf;
@@ -368,12 +362,13 @@ peak_due(double now, bool finishing)
     return now - w.last_peak_time >= pm_options.interval;
 }
 
-/* Publishes the stack rows the transaction just committed wrote under this process's ids, for
- * the rest of the fork tree to name them. */
+/* Publishes the stack rows that the transaction just committed wrote under this process's ids
+ * (those from index `first`, the first stack it had to write), for the rest of the fork tree to
+ * name them. */
 static void
-publish_written(void)
+publish_written(uint32_t first)
 {
-    for (uint32_t i = w.pub_from; i < w.pub_to; i++) {
+    for (uint32_t i = first > w.publish_from ? first : w.publish_from; i < w.stacks_written; i++) {
         if (!pm_stackrows_is_shared(i))
             pm_sharedstacks_publish(pm_stacktab_stack_at(&pm_tracker.stacks, i)->key, stack_id(i));
     }
@@ -387,6 +382,7 @@ write_batch(int requests)
     int rc;
 
     pthread_mutex_lock(&w.busy);
+    uint32_t first_stack = w.stacks_written;
     /* A peak snapshot is dated when the peak happened (to a tick), not when it is written. */
     int64_t peak_now = atomic_load(&pm_tracker.heap.peak_bytes);
     if (peak_now != w.peak_seen_bytes) {
@@ -433,8 +429,7 @@ write_batch(int requests)
     else
         pm_store_rollback(w.store);
     if (rc == 0)
-        publish_written();
-    w.pub_from = w.pub_to = 0;
+        publish_written(first_stack);
     double end = mono_now();
     if (end - now > 0.1)
         pm_debug("batch %#x took %.3f s: lock wait %.3f, frames and stacks %.3f, snapshots "
@@ -747,7 +742,6 @@ pm_writer_postfork_child(void)
     }
     pm_stackrows_after_fork(n_stacks, w.process);
     w.fork_point = w.publish_from = n_stacks;   /* its own stacks: shared from their first */
-    w.pub_from = w.pub_to = 0;
     pm_identity.parent_id = w.process;
     pm_identity.run_id = w.run;
     pm_identity.ppid = pm_identity.pid;
