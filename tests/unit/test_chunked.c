@@ -157,3 +157,17 @@ Test(chunked, concurrent_reserves_publish_one_chunk)
     cr_expect_eq(((struct elem *)pm_chunked_at(&arr, 3 * PM_CHUNK_LEN + 17))->a, 42);
     cr_expect_eq(pm_chunked_reserve(&arr, PM_CHUNKED_MAX), -ERANGE);
 }
+
+Test(chunked, find_gives_null_until_the_chunk_exists)
+{
+    struct pm_chunked c;
+
+    pm_chunked_init(&c, sizeof(uint64_t));
+    cr_expect_null(pm_chunked_find(&c, 5));
+    cr_assert_eq(pm_chunked_reserve(&c, 5), 0);
+    cr_expect_eq(pm_chunked_find(&c, 5), pm_chunked_at(&c, 5));
+    cr_expect_eq(*(uint64_t *)pm_chunked_find(&c, PM_CHUNK_LEN - 1), 0, "its chunk: zeroed");
+    cr_expect_null(pm_chunked_find(&c, PM_CHUNK_LEN), "the next chunk");
+    cr_expect_null(pm_chunked_find(&c, PM_CHUNKED_MAX), "beyond the directory");
+    pm_chunked_release(&c);
+}
