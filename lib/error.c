@@ -23,6 +23,8 @@ pm_strerror(int code)
         return "malformed input";
     case PM_ENOTFOUND:
         return "not found";
+    case PM_EBUSY:
+        return "the file is locked by another writer";
     default:
         return code < PM_EBASE ? strerror(code) : "unknown error";
     }

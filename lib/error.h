@@ -10,6 +10,7 @@ enum pm_error {
     PM_ESCHEMA,         /* not a pymem file, or a schema version we do not know */
     PM_EFORMAT,         /* malformed input */
     PM_ENOTFOUND,       /* no such run, process or snapshot */
+    PM_EBUSY,           /* another connection kept the file's write lock past the wait */
 };
 
 /* Fixed-size message buffer: usable from hooks and signal paths (no allocation). */

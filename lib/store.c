@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,8 @@ struct pm_store {
 #undef PM_BATCH_FIELD
     struct end_batch ends;
     int64_t next_live_rowid;    /* 0 = not known in this transaction yet */
+    int wait_naps;              /* how long wait_for_lock waits now, in naps */
+    const atomic_bool *give_up; /* when set, wait_for_lock stops waiting; NULL = never */
 };
 
 static void discard_pending(struct pm_store *st);
@@ -283,14 +286,18 @@ prepare_statements(struct pm_store *st, struct pm_diag *diag)
 
 /* Busy handler: the processes of a run share the file and take turns writing. SQLite's default
  * backs off to 50-100 ms naps, so a waiter oversleeps a lock held for 0.2 s by up to 50 ms, and
- * a program exiting waits for its final snapshot. Nap 2 ms at a time instead, for up to 10 s. */
-static int
-wait_for_lock(void *unused, int attempts)
-{
-    const struct timespec nap = { 0, 2000000 };
+ * a program exiting waits for its final snapshot. Nap 2 ms at a time instead, for as long as
+ * the caller allows (10 s unless pm_store_try_begin says otherwise). */
+#define NAP_MS 2
+#define DEFAULT_WAIT_MS 10000
 
-    (void)unused;
-    if (attempts >= 5000)
+static int
+wait_for_lock(void *arg, int attempts)
+{
+    const struct pm_store *st = arg;
+    const struct timespec nap = { 0, NAP_MS * 1000000 };
+
+    if (attempts >= st->wait_naps || (st->give_up && atomic_load(st->give_up)))
         return 0;
     nanosleep(&nap, NULL);
     return 1;
@@ -317,7 +324,8 @@ pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
         rc = fail_sqlite(st, diag, "cannot open the profile");
         goto fail;
     }
-    sqlite3_busy_handler(st->db, wait_for_lock, NULL);
+    st->wait_naps = DEFAULT_WAIT_MS / NAP_MS;
+    sqlite3_busy_handler(st->db, wait_for_lock, st);
     /* The page cache may grow to 16 MiB (SQLite's default is 2): a stack table larger than the
      * cache is re-read on every batch of inserts. Bigger buys little more and costs RSS. */
     if (sqlite3_exec(st->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
@@ -535,6 +543,23 @@ pm_store_begin(struct pm_store *st)
 {
     st->next_live_rowid = 0;
     return run(st->begin);
+}
+
+int
+pm_store_try_begin(struct pm_store *st, int max_wait_ms, const atomic_bool *give_up)
+{
+    int rc;
+
+    st->next_live_rowid = 0;
+    st->wait_naps = max_wait_ms / NAP_MS;
+    st->give_up = give_up;
+    rc = sqlite3_step(st->begin);
+    sqlite3_reset(st->begin);
+    st->wait_naps = DEFAULT_WAIT_MS / NAP_MS;
+    st->give_up = NULL;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return (rc & 0xff) == SQLITE_BUSY ? -PM_EBUSY : -PM_ESQLITE;
 }
 
 int

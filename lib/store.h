@@ -3,6 +3,7 @@
  * A store is used by one thread at a time (the shim's writer thread). */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -61,6 +62,10 @@ int pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, in
  * reported by a later add, by pm_store_flush or by commit. Commit (and close) flush first;
  * rollback discards what is buffered. */
 int pm_store_begin(struct pm_store *st);
+/* Begins as pm_store_begin does, but waits for another connection's write lock at most
+ * max_wait_ms, and not at all once *give_up is set (NULL: never set). Returns 0, -PM_EBUSY
+ * (nothing was begun: try again later) or -PM_ESQLITE. */
+int pm_store_try_begin(struct pm_store *st, int max_wait_ms, const atomic_bool *give_up);
 int pm_store_commit(struct pm_store *st);
 void pm_store_rollback(struct pm_store *st);
 

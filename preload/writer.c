@@ -55,6 +55,7 @@ static struct {
     sem_t opened, finished;
     atomic_int requests;
     atomic_bool running, done;
+    atomic_bool fork_waiting;   /* a fork waits for `busy`: stop waiting for the file's lock */
     int open_rc;
     const char *end_reason;
     int end_status;
@@ -374,11 +375,21 @@ publish_written(uint32_t first)
     }
 }
 
-/* One batch: whatever is due now, in one transaction. Returns 0 or a negative code. */
+/* How long a batch waits for the write lock while another process of the run writes. A batch
+ * that cannot get it is put off, its requests kept for the next tick: nothing is lost (the
+ * counters keep accumulating), and a fork, which waits for the batch, is never held up by the
+ * wait (w.fork_waiting ends it at once). Only the final snapshot, which the exiting program
+ * waits for, gives up for good, after FINAL_WAIT_MS. */
+#define BATCH_WAIT_MS 1000
+#define FINAL_WAIT_MS 10000
+
+/* One batch: whatever is due now, in one transaction. Returns 0, 1 when it was put off (the
+ * file stayed locked), or a negative code. */
 static int
 write_batch(int requests)
 {
     double now = mono_now();
+    bool finishing = requests & REQ_FINISH;
     int rc;
 
     pthread_mutex_lock(&w.busy);
@@ -389,7 +400,14 @@ write_batch(int requests)
         w.peak_seen_bytes = peak_now;
         w.peak_seen_time = now - pm_identity.start_mono;
     }
-    if ((rc = pm_store_begin(w.store)) < 0)
+    rc = pm_store_try_begin(w.store, finishing ? FINAL_WAIT_MS : BATCH_WAIT_MS, &w.fork_waiting);
+    if (rc == -PM_EBUSY && (!finishing || atomic_load(&w.fork_waiting))) {
+        atomic_fetch_or(&w.requests, requests);
+        pm_debug("profile locked by another writer: batch put off");
+        rc = 1;
+        goto out;
+    }
+    if (rc < 0)
         goto out;
     double locked = mono_now();     /* BEGIN IMMEDIATE waits while another process writes */
     /* once tracking is off (retired after the final snapshot, or failed) the heap total no
@@ -402,7 +420,6 @@ write_batch(int requests)
     double interned = mono_now();
     /* After the final snapshot nothing more of the process is written: the interpreter is
      * tearing itself down (module globals freed), and tracking retires. */
-    bool finishing = requests & REQ_FINISH;
     if (rc == 0 && !w.final_written && pm_options.interval > 0 && now >= w.next_periodic) {
         rc = write_snapshot(PM_SNAPSHOT_PERIODIC, finishing);
         w.next_periodic = now + pm_options.interval;
@@ -596,8 +613,8 @@ writer_main(void *arg)
         poll(&pfd, 1, (int)pm_options.timeline_ms);
         if (pfd.revents & POLLIN)
             (void)!read(w.wake_fd, &ignored, sizeof(ignored));
-        int req = atomic_exchange(&w.requests, 0);
-        if (check_descriptors() < 0 || write_batch(req) < 0) {
+        int req = atomic_exchange(&w.requests, 0), rc = 0;
+        if (check_descriptors() < 0 || (rc = write_batch(req)) < 0) {
             pm_warn("cannot write the profile '%s': %s", pm_options.output,
                     pm_store_errmsg(w.store));
             pm_tracker_fail("writing the profile failed");
@@ -605,6 +622,8 @@ writer_main(void *arg)
             sem_post(&w.finished);
             return NULL;
         }
+        if (rc > 0)
+            continue;   /* put off: the requests wait for the next tick */
         if ((req & REQ_FINISH) && w.end_reason) {
             /* Closing checkpoints the WAL: a finished run leaves one self-contained file. */
             pm_store_close(w.store);
@@ -696,8 +715,11 @@ pm_writer_finish(const char *reason, int status)
 void
 pm_writer_prefork(void)
 {
-    if (atomic_load(&w.running))
+    if (atomic_load(&w.running)) {
+        atomic_store(&w.fork_waiting, true);
         pthread_mutex_lock(&w.busy);
+        atomic_store(&w.fork_waiting, false);
+    }
 }
 
 void

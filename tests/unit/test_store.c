@@ -7,8 +7,10 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
@@ -607,4 +609,37 @@ Test(store, buffered_rows_land_exactly_across_batches)
     cr_expect_eq(q_int(db, "SELECT alloc_bytes FROM churn WHERE stack = 5000"), 777);
     cr_expect_eq(q_int(db, "SELECT sum(alloc_blocks) FROM churn"), N * (N - 1) / 2 + 7);
     sqlite3_close(db);
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* While another connection writes, pm_store_try_begin waits at most as long as asked, or not at
+ * all once its give-up flag is set, and says -PM_EBUSY with nothing begun; once the other one
+ * commits it begins. */
+Test(store, try_begin_waits_as_long_as_asked)
+{
+    struct pm_store *holder = open_store(), *st = open_store();
+    atomic_bool give_up = false;
+    double t0;
+
+    cr_assert_eq(pm_store_begin(holder), 0);
+    t0 = now_s();
+    cr_expect_eq(pm_store_try_begin(st, 200, &give_up), -PM_EBUSY);
+    cr_expect_geq(now_s() - t0, 0.15, "waited %.3f s", now_s() - t0);
+    cr_expect_lt(now_s() - t0, 2.0, "waited %.3f s", now_s() - t0);
+    atomic_store(&give_up, true);
+    t0 = now_s();
+    cr_expect_eq(pm_store_try_begin(st, 10000, &give_up), -PM_EBUSY);
+    cr_expect_lt(now_s() - t0, 0.5, "with the flag set: waited %.3f s", now_s() - t0);
+    cr_assert_eq(pm_store_commit(holder), 0);
+    cr_expect_eq(pm_store_try_begin(st, 200, &give_up), 0, "the lock is free");
+    cr_expect_eq(pm_store_commit(st), 0);
+    pm_store_close(holder);
+    pm_store_close(st);
 }
