@@ -88,6 +88,7 @@ struct pm_store {
     int64_t next_live_rowid;    /* 0 = not known in this transaction yet */
     int wait_naps;              /* how long wait_for_lock waits now, in naps */
     const atomic_bool *give_up; /* when set, wait_for_lock stops waiting; NULL = never */
+    bool gave_up;               /* the last wait ended because give_up was set */
 };
 
 static void discard_pending(struct pm_store *st);
@@ -158,6 +159,38 @@ fail_sqlite(struct pm_store *st, struct pm_diag *diag, const char *what)
                        st && st->db ? sqlite3_errmsg(st->db) : "out of memory");
 }
 
+/* Busy handler: the processes of a run share the file and take turns writing. SQLite's default
+ * backs off to 50-100 ms naps, so a waiter oversleeps a lock held for 0.2 s by up to 50 ms, and
+ * a program exiting waits for its final snapshot. Nap 2 ms at a time instead, for as long as
+ * the caller allows (10 s unless pm_store_try_begin says otherwise). */
+#define NAP_MS 2
+#define DEFAULT_WAIT_MS 10000
+
+static int
+wait_for_lock(void *arg, int attempts)
+{
+    struct pm_store *st = arg;
+    const struct timespec nap = { 0, NAP_MS * 1000000 };
+
+    if (st->give_up && atomic_load(st->give_up)) {
+        st->gave_up = true;
+        return 0;
+    }
+    if (attempts >= st->wait_naps)
+        return 0;
+    nanosleep(&nap, NULL);
+    return 1;
+}
+
+/* The code for a lock wait that failed with SQLite code rc: -EINTR when give_up ended it. */
+static int
+lock_failure(struct pm_store *st, int rc)
+{
+    if ((rc & 0xff) != SQLITE_BUSY)
+        return -PM_ESQLITE;
+    return st->gave_up ? -EINTR : -PM_EBUSY;
+}
+
 /* Creates the file ourselves so that it is 0600 and a symlink planted at path is refused. */
 static int
 create_file(const char *path, struct pm_diag *diag)
@@ -204,9 +237,11 @@ static int
 create_schema(struct pm_store *st, struct pm_diag *diag)
 {
     char pragma[64];
+    int locked = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return fail_sqlite(st, diag, "cannot lock the profile");
+    if (locked != SQLITE_OK)
+        return pm_diag_set(diag, lock_failure(st, locked), "cannot lock the profile: %s",
+                           sqlite3_errmsg(st->db));
     if (check_schema(st, diag) < 0) {
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         return diag ? diag->code : -PM_ESCHEMA;
@@ -284,27 +319,15 @@ prepare_statements(struct pm_store *st, struct pm_diag *diag)
     return 0;
 }
 
-/* Busy handler: the processes of a run share the file and take turns writing. SQLite's default
- * backs off to 50-100 ms naps, so a waiter oversleeps a lock held for 0.2 s by up to 50 ms, and
- * a program exiting waits for its final snapshot. Nap 2 ms at a time instead, for as long as
- * the caller allows (10 s unless pm_store_try_begin says otherwise). */
-#define NAP_MS 2
-#define DEFAULT_WAIT_MS 10000
-
-static int
-wait_for_lock(void *arg, int attempts)
+int
+pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
 {
-    const struct pm_store *st = arg;
-    const struct timespec nap = { 0, NAP_MS * 1000000 };
-
-    if (attempts >= st->wait_naps || (st->give_up && atomic_load(st->give_up)))
-        return 0;
-    nanosleep(&nap, NULL);
-    return 1;
+    return pm_store_open_until(path, NULL, out, diag);
 }
 
 int
-pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
+pm_store_open_until(const char *path, const atomic_bool *give_up, struct pm_store **out,
+                    struct pm_diag *diag)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct pm_store *st;
@@ -325,6 +348,7 @@ pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
         goto fail;
     }
     st->wait_naps = DEFAULT_WAIT_MS / NAP_MS;
+    st->give_up = give_up;
     sqlite3_busy_handler(st->db, wait_for_lock, st);
     /* The page cache may grow to 16 MiB (SQLite's default is 2): a stack table larger than the
      * cache is re-read on every batch of inserts. Bigger buys little more and costs RSS. */
@@ -546,20 +570,17 @@ pm_store_begin(struct pm_store *st)
 }
 
 int
-pm_store_try_begin(struct pm_store *st, int max_wait_ms, const atomic_bool *give_up)
+pm_store_try_begin(struct pm_store *st, int max_wait_ms)
 {
     int rc;
 
     st->next_live_rowid = 0;
     st->wait_naps = max_wait_ms / NAP_MS;
-    st->give_up = give_up;
+    st->gave_up = false;
     rc = sqlite3_step(st->begin);
     sqlite3_reset(st->begin);
     st->wait_naps = DEFAULT_WAIT_MS / NAP_MS;
-    st->give_up = NULL;
-    if (rc == SQLITE_DONE)
-        return 0;
-    return (rc & 0xff) == SQLITE_BUSY ? -PM_EBUSY : -PM_ESQLITE;
+    return rc == SQLITE_DONE ? 0 : lock_failure(st, rc);
 }
 
 int

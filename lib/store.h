@@ -36,6 +36,10 @@ struct pm_snapshot_row {
  * a symlink, put in WAL mode, and its schema created or checked. On success *out owns the
  * store (pm_store_close). Returns 0 or a negative code; diag (may be NULL) says why. */
 int pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag);
+/* The same, but every wait of this connection for another one's write lock ends as soon as
+ * *give_up is set (NULL: never): the open then fails with -EINTR, and so does a begin. */
+int pm_store_open_until(const char *path, const atomic_bool *give_up, struct pm_store **out,
+                        struct pm_diag *diag);
 
 /* Closes the database and frees the store. NULL-safe. */
 void pm_store_close(struct pm_store *st);
@@ -63,9 +67,9 @@ int pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, in
  * rollback discards what is buffered. */
 int pm_store_begin(struct pm_store *st);
 /* Begins as pm_store_begin does, but waits for another connection's write lock at most
- * max_wait_ms, and not at all once *give_up is set (NULL: never set). Returns 0, -PM_EBUSY
- * (nothing was begun: try again later) or -PM_ESQLITE. */
-int pm_store_try_begin(struct pm_store *st, int max_wait_ms, const atomic_bool *give_up);
+ * max_wait_ms (pm_store_begin: 10 s). Returns 0, or with nothing begun -PM_EBUSY (the wait ran
+ * out), -EINTR (the open's give_up flag ended it) or -PM_ESQLITE. */
+int pm_store_try_begin(struct pm_store *st, int max_wait_ms);
 int pm_store_commit(struct pm_store *st);
 void pm_store_rollback(struct pm_store *st);
 

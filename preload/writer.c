@@ -400,8 +400,8 @@ write_batch(int requests)
         w.peak_seen_bytes = peak_now;
         w.peak_seen_time = now - pm_identity.start_mono;
     }
-    rc = pm_store_try_begin(w.store, finishing ? FINAL_WAIT_MS : BATCH_WAIT_MS, &w.fork_waiting);
-    if (rc == -PM_EBUSY && (!finishing || atomic_load(&w.fork_waiting))) {
+    rc = pm_store_try_begin(w.store, finishing ? FINAL_WAIT_MS : BATCH_WAIT_MS);
+    if (rc == -EINTR || (rc == -PM_EBUSY && !finishing)) {
         atomic_fetch_or(&w.requests, requests);
         pm_debug("profile locked by another writer: batch put off");
         rc = 1;
@@ -515,14 +515,19 @@ static int
 open_and_register(void)
 {
     struct pm_diag diag = { 0 };
-    int rc = pm_store_open(pm_options.output, &w.store, &diag);
+    int rc = pm_store_open_until(pm_options.output, &w.fork_waiting, &w.store, &diag);
 
     if (rc < 0) {
-        if (!descriptors_lost())
+        if (rc != -EINTR && !descriptors_lost())
             pm_warn("cannot write the profile: %s", diag.msg);
         return rc;
     }
-    if ((rc = pm_store_begin(w.store)) < 0)
+    if ((rc = pm_store_try_begin(w.store, FINAL_WAIT_MS)) == -EINTR) {
+        pm_store_close(w.store);
+        w.store = NULL;
+        return rc;
+    }
+    if (rc < 0)
         goto fail;
     find_parent();
     struct pm_process_row row = {
@@ -593,6 +598,10 @@ writer_main(void *arg)
         pthread_mutex_lock(&w.busy);    /* a fork meanwhile must not copy SQLite mid-call */
         w.open_rc = open_and_register();
         pthread_mutex_unlock(&w.busy);
+        if (w.open_rc == -EINTR) {      /* a fork ended our wait for the lock: again after it */
+            attempt--;
+            continue;
+        }
         /* a forked child may close every descriptor while we open (subprocess, close_fds) */
         if (w.open_rc == 0 || !descriptors_lost() || open_wake_fd() < 0)
             break;

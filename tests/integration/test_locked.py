@@ -1,6 +1,7 @@
 """The profile file locked by another writer: while a process outside the run holds the write
-lock (as a long final snapshot of a sibling does), the program's fork() is not held up by its
-writer waiting for that lock, no warning is printed, and once the lock is released everything
+lock (as a long final snapshot of a sibling does), neither the program's fork() nor its child's
+(whose writer is still opening the file) is held up by a writer waiting for that lock, no
+warning is printed, and once the lock is released everything
 is written: the process's final snapshot holds every line at its size, and the forked child is
 in the file with its exit."""
 import os
@@ -34,6 +35,7 @@ def main():
         time.sleep(max(0.0, HOLD_S - (time.monotonic() - held_at)))
         holder.execute("ROLLBACK")
         holder.close()
+        child_fork_line = h.read_line(p, timeout=30)
         h.write_line(p, "go\n")
         res = h.finish(p)
         c.eq(res.returncode, 0, "exit status (stderr %r)" % res.stderr[-1000:])
@@ -41,6 +43,10 @@ def main():
         m = re.match(r"fork_ms=([\d.]+)", fork_line)
         if c.check(m is not None, "fork line", "fork_ms=...", repr(fork_line)):
             c.at_most(float(m.group(1)), 500.0, "fork() while the file is locked, ms")
+        m = re.match(r"child_fork_ms=([\d.]+)", child_fork_line)
+        if c.check(m is not None, "child's fork line", "child_fork_ms=...", repr(child_fork_line)):
+            c.at_most(float(m.group(1)), 500.0, "the child's fork() while its writer waits to "
+                      "open the locked file, ms")
         m = re.search(r"child=(\d+) status=(\d+)", res.stdout)
         if not c.check(m is not None, "child line", "child=... status=...", repr(res.stdout)):
             c.finish()

@@ -619,26 +619,33 @@ now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* While another connection writes, pm_store_try_begin waits at most as long as asked, or not at
- * all once its give-up flag is set, and says -PM_EBUSY with nothing begun; once the other one
- * commits it begins. */
+/* While another connection writes, pm_store_try_begin waits at most as long as asked and says
+ * -PM_EBUSY, or -EINTR at once when the open's give-up flag is set, with nothing begun; once
+ * the other one commits it begins. An open that has to wait for the lock gives up the same way. */
 Test(store, try_begin_waits_as_long_as_asked)
 {
-    struct pm_store *holder = open_store(), *st = open_store();
+    struct pm_store *holder = open_store(), *st = NULL, *late = NULL;
     atomic_bool give_up = false;
+    struct pm_diag diag = { 0 };
     double t0;
 
+    cr_assert_eq(pm_store_open_until(path, &give_up, &st, &diag), 0, "%s", diag.msg);
     cr_assert_eq(pm_store_begin(holder), 0);
     t0 = now_s();
-    cr_expect_eq(pm_store_try_begin(st, 200, &give_up), -PM_EBUSY);
+    cr_expect_eq(pm_store_try_begin(st, 200), -PM_EBUSY);
     cr_expect_geq(now_s() - t0, 0.15, "waited %.3f s", now_s() - t0);
     cr_expect_lt(now_s() - t0, 2.0, "waited %.3f s", now_s() - t0);
     atomic_store(&give_up, true);
     t0 = now_s();
-    cr_expect_eq(pm_store_try_begin(st, 10000, &give_up), -PM_EBUSY);
+    cr_expect_eq(pm_store_try_begin(st, 10000), -EINTR);
     cr_expect_lt(now_s() - t0, 0.5, "with the flag set: waited %.3f s", now_s() - t0);
+    t0 = now_s();
+    cr_expect_eq(pm_store_open_until(path, &give_up, &late, &diag), -EINTR, "%s", diag.msg);
+    cr_expect_null(late);
+    cr_expect_lt(now_s() - t0, 0.5, "open with the flag set: waited %.3f s", now_s() - t0);
+    atomic_store(&give_up, false);
     cr_assert_eq(pm_store_commit(holder), 0);
-    cr_expect_eq(pm_store_try_begin(st, 200, &give_up), 0, "the lock is free");
+    cr_expect_eq(pm_store_try_begin(st, 200), 0, "the lock is free");
     cr_expect_eq(pm_store_commit(st), 0);
     pm_store_close(holder);
     pm_store_close(st);
