@@ -322,13 +322,6 @@ prepare_statements(struct pm_store *st, struct pm_diag *diag)
 int
 pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
 {
-    return pm_store_open_until(path, NULL, out, diag);
-}
-
-int
-pm_store_open_until(const char *path, const atomic_bool *give_up, struct pm_store **out,
-                    struct pm_diag *diag)
-{
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     struct pm_store *st;
     int rc;
@@ -348,7 +341,6 @@ pm_store_open_until(const char *path, const atomic_bool *give_up, struct pm_stor
         goto fail;
     }
     st->wait_naps = DEFAULT_WAIT_MS / NAP_MS;
-    st->give_up = give_up;
     sqlite3_busy_handler(st->db, wait_for_lock, st);
     /* The page cache may grow to 16 MiB (SQLite's default is 2): a stack table larger than the
      * cache is re-read on every batch of inserts. Bigger buys little more and costs RSS. */
@@ -567,6 +559,12 @@ pm_store_begin(struct pm_store *st)
 {
     st->next_live_rowid = 0;
     return run(st->begin);
+}
+
+void
+pm_store_give_up_when(struct pm_store *st, const atomic_bool *flag)
+{
+    st->give_up = flag;
 }
 
 int

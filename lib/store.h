@@ -36,10 +36,6 @@ struct pm_snapshot_row {
  * a symlink, put in WAL mode, and its schema created or checked. On success *out owns the
  * store (pm_store_close). Returns 0 or a negative code; diag (may be NULL) says why. */
 int pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag);
-/* The same, but every wait of this connection for another one's write lock ends as soon as
- * *give_up is set (NULL: never): the open then fails with -EINTR, and so does a begin. */
-int pm_store_open_until(const char *path, const atomic_bool *give_up, struct pm_store **out,
-                        struct pm_diag *diag);
 
 /* Closes the database and frees the store. NULL-safe. */
 void pm_store_close(struct pm_store *st);
@@ -66,9 +62,12 @@ int pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, in
  * reported by a later add, by pm_store_flush or by commit. Commit (and close) flush first;
  * rollback discards what is buffered. */
 int pm_store_begin(struct pm_store *st);
+/* From now on, every wait of this connection for another one's write lock ends as soon as
+ * *flag is set (NULL: never). */
+void pm_store_give_up_when(struct pm_store *st, const atomic_bool *flag);
 /* Begins as pm_store_begin does, but waits for another connection's write lock at most
  * max_wait_ms (pm_store_begin: 10 s). Returns 0, or with nothing begun -PM_EBUSY (the wait ran
- * out), -EINTR (the open's give_up flag ended it) or -PM_ESQLITE. */
+ * out), -EINTR (the give-up flag ended it) or -PM_ESQLITE. */
 int pm_store_try_begin(struct pm_store *st, int max_wait_ms);
 int pm_store_commit(struct pm_store *st);
 void pm_store_rollback(struct pm_store *st);

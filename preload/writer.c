@@ -515,19 +515,16 @@ static int
 open_and_register(void)
 {
     struct pm_diag diag = { 0 };
-    int rc = pm_store_open_until(pm_options.output, &w.fork_waiting, &w.store, &diag);
+    int rc = pm_store_open(pm_options.output, &w.store, &diag);
 
     if (rc < 0) {
-        if (rc != -EINTR && !descriptors_lost())
+        if (!descriptors_lost())
             pm_warn("cannot write the profile: %s", diag.msg);
         return rc;
     }
-    if ((rc = pm_store_try_begin(w.store, FINAL_WAIT_MS)) == -EINTR) {
-        pm_store_close(w.store);
-        w.store = NULL;
-        return rc;
-    }
-    if (rc < 0)
+    /* A fork meanwhile waits for this registration even while the file is locked: the child's
+     * row must name this process's row as its parent. */
+    if ((rc = pm_store_begin(w.store)) < 0)
         goto fail;
     find_parent();
     struct pm_process_row row = {
@@ -547,6 +544,7 @@ open_and_register(void)
         goto fail;
     }
     w.n_store_fds = pm_store_list_fds(w.store, w.store_fds, ARRAY_SIZE(w.store_fds));
+    pm_store_give_up_when(w.store, &w.fork_waiting);
     return 0;
 fail:
     if (descriptors_lost()) {
@@ -580,6 +578,7 @@ check_descriptors(void)
         return rc;
     }
     w.n_store_fds = pm_store_list_fds(w.store, w.store_fds, ARRAY_SIZE(w.store_fds));
+    pm_store_give_up_when(w.store, &w.fork_waiting);
     return 0;
 }
 
@@ -598,10 +597,6 @@ writer_main(void *arg)
         pthread_mutex_lock(&w.busy);    /* a fork meanwhile must not copy SQLite mid-call */
         w.open_rc = open_and_register();
         pthread_mutex_unlock(&w.busy);
-        if (w.open_rc == -EINTR) {      /* a fork ended our wait for the lock: again after it */
-            attempt--;
-            continue;
-        }
         /* a forked child may close every descriptor while we open (subprocess, close_fds) */
         if (w.open_rc == 0 || !descriptors_lost() || open_wake_fd() < 0)
             break;

@@ -1,6 +1,6 @@
 """Another process of the machine holds the profile's write lock (the test does, from outside)
-while this program allocates and forks, and while its child, whose writer is still opening the
-file, forks too. The program reports to the test on stdout and waits for its go-ahead on stdin."""
+while this program allocates and forks, and while its child, whose writer is still registering
+it, forks too. The program reports to the test on stdout and waits for its go-ahead on stdin."""
 import os
 import sys
 import time
@@ -15,13 +15,15 @@ time.sleep(1.5)     # every batch of the writer meanwhile finds the file locked
 t0 = time.monotonic()
 pid = os.fork()
 if pid == 0:
-    # the child's writer is opening the file: it waits for the lock, and this fork for it
+    # the child's writer is registering this process: it waits for the lock, and this fork
+    # waits for the registration (the grandchild's row must name this one as its parent)
     time.sleep(0.5)
     t1 = time.monotonic()
     grandchild = os.fork()
     if grandchild == 0:
         os._exit(0)
-    print("child_fork_ms=%.1f" % ((time.monotonic() - t1) * 1000), flush=True)
+    print("child_fork_ms=%.1f grandchild=%d" % ((time.monotonic() - t1) * 1000, grandchild),
+          flush=True)
     os.waitpid(grandchild, 0)
     os._exit(0)
 print("fork_ms=%.1f" % ((time.monotonic() - t0) * 1000), flush=True)
