@@ -566,20 +566,22 @@ check_descriptors(void)
     if (!descriptors_lost())
         return 0;
     pm_debug("descriptors closed under us; reopening the profile");
+    pthread_mutex_lock(&w.busy);    /* a fork meanwhile must not copy SQLite mid-call */
     if (pm_store_close_orphan(w.store, w.store_fds, w.n_store_fds) < 0) {
         w.store = NULL;     /* leaked: SQLite would keep using its stale lock state */
-        return -EBUSY;
+        rc = -EBUSY;
+    } else {
+        w.store = NULL;
+        if ((rc = open_wake_fd()) == 0 &&
+            (rc = pm_store_open(pm_options.output, &w.store, &diag)) < 0)
+            pm_warn("cannot reopen the profile: %s", diag.msg);
     }
-    w.store = NULL;
-    if ((rc = open_wake_fd()) < 0)
-        return rc;
-    if ((rc = pm_store_open(pm_options.output, &w.store, &diag)) < 0) {
-        pm_warn("cannot reopen the profile: %s", diag.msg);
-        return rc;
+    if (rc == 0) {
+        w.n_store_fds = pm_store_list_fds(w.store, w.store_fds, ARRAY_SIZE(w.store_fds));
+        pm_store_give_up_when(w.store, &w.fork_waiting);
     }
-    w.n_store_fds = pm_store_list_fds(w.store, w.store_fds, ARRAY_SIZE(w.store_fds));
-    pm_store_give_up_when(w.store, &w.fork_waiting);
-    return 0;
+    pthread_mutex_unlock(&w.busy);
+    return rc;
 }
 
 static void *
