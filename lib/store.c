@@ -87,7 +87,8 @@ struct pm_store {
     struct end_batch ends;
     int64_t next_live_rowid;    /* 0 = not known in this transaction yet */
     int wait_naps;              /* how long wait_for_lock waits now, in naps */
-    const atomic_bool *give_up; /* when set, wait_for_lock stops waiting; NULL = never */
+    const atomic_bool *give_up; /* when set, a begin's wait stops; NULL = never */
+    bool beginning;             /* in pm_store_try_begin: give_up applies */
     bool gave_up;               /* the last wait ended because give_up was set */
 };
 
@@ -172,7 +173,7 @@ wait_for_lock(void *arg, int attempts)
     struct pm_store *st = arg;
     const struct timespec nap = { 0, NAP_MS * 1000000 };
 
-    if (st->give_up && atomic_load(st->give_up)) {
+    if (st->beginning && st->give_up && atomic_load(st->give_up)) {
         st->gave_up = true;
         return 0;
     }
@@ -575,8 +576,10 @@ pm_store_try_begin(struct pm_store *st, int max_wait_ms)
     st->next_live_rowid = 0;
     st->wait_naps = max_wait_ms / NAP_MS;
     st->gave_up = false;
+    st->beginning = true;
     rc = sqlite3_step(st->begin);
     sqlite3_reset(st->begin);
+    st->beginning = false;
     st->wait_naps = DEFAULT_WAIT_MS / NAP_MS;
     return rc == SQLITE_DONE ? 0 : lock_failure(st, rc);
 }

@@ -62,8 +62,9 @@ int pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, in
  * reported by a later add, by pm_store_flush or by commit. Commit (and close) flush first;
  * rollback discards what is buffered. */
 int pm_store_begin(struct pm_store *st);
-/* From now on, every wait of this connection for another one's write lock ends as soon as
- * *flag is set (NULL: never). */
+/* From now on, pm_store_try_begin's wait for another connection's write lock ends as soon as
+ * *flag is set (NULL: never). No other wait of the connection is cut short: inside a
+ * transaction one would fail the batch. */
 void pm_store_give_up_when(struct pm_store *st, const atomic_bool *flag);
 /* Begins as pm_store_begin does, but waits for another connection's write lock at most
  * max_wait_ms (pm_store_begin: 10 s). Returns 0, or with nothing begun -PM_EBUSY (the wait ran
