@@ -1,9 +1,11 @@
-"""The profile file locked by another writer: while a process outside the run holds the write
-lock (as a long final snapshot of a sibling does), the program's fork() is not held up by its
-writer waiting for that lock (a child's fork while its writer still registers it does wait, so
-that the grandchild's row names its parent), no warning is printed, and once the lock is released everything
-is written: the process's final snapshot holds every line at its size, and the forked child is
-in the file with its exit."""
+"""The profile file locked by another writer. While a process outside the run holds the write
+lock (as a long final snapshot of a sibling does):
+- the program's fork() is not held up by its writer waiting for that lock;
+- a child's fork while the child's writer is still registering it does wait, so that the
+  grandchild's row names the child as its parent;
+- no warning is printed.
+Once the lock is released everything is written: the process's final snapshot holds every line
+at its size, and the forked child and grandchild are in the file with their exits."""
 import os
 import re
 import sqlite3
