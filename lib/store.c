@@ -87,9 +87,7 @@ struct pm_store {
     struct end_batch ends;
     int64_t next_live_rowid;    /* 0 = not known in this transaction yet */
     int wait_naps;              /* how long wait_for_lock waits now, in naps */
-    const atomic_bool *give_up; /* when set, a begin's wait stops; NULL = never */
-    bool beginning;             /* in pm_store_try_begin: give_up applies */
-    bool gave_up;               /* the last wait ended because give_up was set */
+    const atomic_bool *give_up; /* in pm_store_try_begin: once set, stop waiting; else NULL */
 };
 
 static void discard_pending(struct pm_store *st);
@@ -173,23 +171,10 @@ wait_for_lock(void *arg, int attempts)
     struct pm_store *st = arg;
     const struct timespec nap = { 0, NAP_MS * 1000000 };
 
-    if (st->beginning && st->give_up && atomic_load(st->give_up)) {
-        st->gave_up = true;
-        return 0;
-    }
-    if (attempts >= st->wait_naps)
+    if (attempts >= st->wait_naps || (st->give_up && atomic_load(st->give_up)))
         return 0;
     nanosleep(&nap, NULL);
     return 1;
-}
-
-/* The code for a lock wait that failed with SQLite code rc: -EINTR when give_up ended it. */
-static int
-lock_failure(struct pm_store *st, int rc)
-{
-    if ((rc & 0xff) != SQLITE_BUSY)
-        return -PM_ESQLITE;
-    return st->gave_up ? -EINTR : -PM_EBUSY;
 }
 
 /* Creates the file ourselves so that it is 0600 and a symlink planted at path is refused. */
@@ -238,11 +223,9 @@ static int
 create_schema(struct pm_store *st, struct pm_diag *diag)
 {
     char pragma[64];
-    int locked = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 
-    if (locked != SQLITE_OK)
-        return pm_diag_set(diag, lock_failure(st, locked), "cannot lock the profile: %s",
-                           sqlite3_errmsg(st->db));
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return fail_sqlite(st, diag, "cannot lock the profile");
     if (check_schema(st, diag) < 0) {
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
         return diag ? diag->code : -PM_ESCHEMA;
@@ -562,26 +545,23 @@ pm_store_begin(struct pm_store *st)
     return run(st->begin);
 }
 
-void
-pm_store_give_up_when(struct pm_store *st, const atomic_bool *flag)
-{
-    st->give_up = flag;
-}
-
 int
-pm_store_try_begin(struct pm_store *st, int max_wait_ms)
+pm_store_try_begin(struct pm_store *st, int max_wait_ms, const atomic_bool *give_up)
 {
     int rc;
 
     st->next_live_rowid = 0;
     st->wait_naps = max_wait_ms / NAP_MS;
-    st->gave_up = false;
-    st->beginning = true;
+    st->give_up = give_up;
     rc = sqlite3_step(st->begin);
     sqlite3_reset(st->begin);
-    st->beginning = false;
     st->wait_naps = DEFAULT_WAIT_MS / NAP_MS;
-    return rc == SQLITE_DONE ? 0 : lock_failure(st, rc);
+    st->give_up = NULL;
+    if (rc == SQLITE_DONE)
+        return 0;
+    if ((rc & 0xff) != SQLITE_BUSY)
+        return -PM_ESQLITE;
+    return give_up && atomic_load(give_up) ? -EINTR : -PM_EBUSY;
 }
 
 int

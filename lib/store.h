@@ -62,14 +62,11 @@ int pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, in
  * reported by a later add, by pm_store_flush or by commit. Commit (and close) flush first;
  * rollback discards what is buffered. */
 int pm_store_begin(struct pm_store *st);
-/* From now on, pm_store_try_begin's wait for another connection's write lock ends as soon as
- * *flag is set (NULL: never). No other wait of the connection is cut short: inside a
- * transaction one would fail the batch. */
-void pm_store_give_up_when(struct pm_store *st, const atomic_bool *flag);
 /* Begins as pm_store_begin does, but waits for another connection's write lock at most
- * max_wait_ms (pm_store_begin: 10 s). Returns 0, or with nothing begun -PM_EBUSY (the wait ran
- * out), -EINTR (the give-up flag ended it) or -PM_ESQLITE. */
-int pm_store_try_begin(struct pm_store *st, int max_wait_ms);
+ * max_wait_ms (pm_store_begin: 10 s), and no longer once *give_up is set (NULL: never).
+ * Returns 0, or with nothing begun -PM_EBUSY (the wait ran out), -EINTR (give_up ended it) or
+ * -PM_ESQLITE. */
+int pm_store_try_begin(struct pm_store *st, int max_wait_ms, const atomic_bool *give_up);
 int pm_store_commit(struct pm_store *st);
 void pm_store_rollback(struct pm_store *st);
 

@@ -400,7 +400,7 @@ write_batch(int requests)
         w.peak_seen_bytes = peak_now;
         w.peak_seen_time = now - pm_identity.start_mono;
     }
-    rc = pm_store_try_begin(w.store, finishing ? FINAL_WAIT_MS : BATCH_WAIT_MS);
+    rc = pm_store_try_begin(w.store, finishing ? FINAL_WAIT_MS : BATCH_WAIT_MS, &w.fork_waiting);
     if (rc == -EINTR || (rc == -PM_EBUSY && !finishing)) {
         atomic_fetch_or(&w.requests, requests);
         pm_debug("profile locked by another writer: batch put off");
@@ -544,7 +544,6 @@ open_and_register(void)
         goto fail;
     }
     w.n_store_fds = pm_store_list_fds(w.store, w.store_fds, ARRAY_SIZE(w.store_fds));
-    pm_store_give_up_when(w.store, &w.fork_waiting);
     return 0;
 fail:
     if (descriptors_lost()) {
@@ -576,10 +575,8 @@ check_descriptors(void)
             (rc = pm_store_open(pm_options.output, &w.store, &diag)) < 0)
             pm_warn("cannot reopen the profile: %s", diag.msg);
     }
-    if (rc == 0) {
+    if (rc == 0)
         w.n_store_fds = pm_store_list_fds(w.store, w.store_fds, ARRAY_SIZE(w.store_fds));
-        pm_store_give_up_when(w.store, &w.fork_waiting);
-    }
     pthread_mutex_unlock(&w.busy);
     return rc;
 }
