@@ -54,6 +54,10 @@ struct pm_pystack_ops {
      * saves). */
     int (*walk_known)(struct pm_raw_frame *out, const void **addr, unsigned cap, bool *more,
                       const struct pm_walk_known *known, unsigned *shared);
+    /* Whether the thread is still in known's innermost frame (known->n >= 1: same interpreter
+     * frame, same code) under all of known's callers: 1, with the instruction it is at now in
+     * *instr; 0 if not; -1 if the thread has no Python state. */
+    int (*same_callers)(const struct pm_walk_known *known, const void *code, const void **instr);
     /* File and function of a code object on this thread's stack. */
     void (*names)(const void *code, struct pm_code_names *out);
     /* Source line of instr in code (alive), moving cur, which belongs to that code object. */

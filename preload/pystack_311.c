@@ -140,6 +140,26 @@ walk_known(struct pm_raw_frame *out, const void **addr, unsigned cap, bool *more
     return walk_on(f, o, out, addr, cap, more);
 }
 
+/* The previous capture's stack again, but for where its innermost frame is now: the innermost
+ * complete frame is known's innermost one (same address, same code) and its callers are all
+ * still known's. */
+static int
+same_callers(const struct pm_walk_known *known, const void *code, const void **instr)
+{
+    PyThreadState *ts = this_thread_state();
+    unsigned d = known->n - 1;
+    _PyInterpreterFrame *f;
+
+    if (!ts)
+        return -1;
+    f = innermost_complete(ts);
+    if (!f || (const void *)f != known->end[-1 - (int)d].addr || f->f_code != code ||
+        !callers_known(f, known, d))
+        return 0;
+    *instr = f->prev_instr;
+    return 1;
+}
+
 /* UTF-8 of a str without PyUnicode_AsUTF8 (which may allocate): encode from the canonical
  * 1/2/4-byte representation. Truncates to cap - 1 bytes. */
 static size_t
@@ -234,7 +254,7 @@ audit_hook_entry(void *hook)
     return NULL;
 }
 
-const struct pm_pystack_ops pm_pystack_311 = { walk, walk_known, names, line, audit_hook_entry };
+const struct pm_pystack_ops pm_pystack_311 = { walk, walk_known, same_callers, names, line, audit_hook_entry };
 
 const struct pm_pystack_ops *
 pm_pystack_ops_for(unsigned version_hex)

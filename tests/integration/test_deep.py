@@ -167,6 +167,8 @@ def main():
         deep(c, tmp, 1024, {"PYMEM_DEPTH": "1024"})
         sites(c, tmp, view)
         lines_in_loops(c, tmp)
+        callers_moved(c, tmp, 0)     # 5 and 6 frames: below the known-frames walk's minimum
+        callers_moved(c, tmp, 1)
         callers_moved(c, tmp, 20)
         callers_moved(c, tmp, 21)
     c.finish()
