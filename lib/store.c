@@ -86,7 +86,10 @@ struct pm_store {
 #undef PM_BATCH_FIELD
     struct end_batch ends;
     int64_t next_live_rowid;    /* 0 = not known in this transaction yet */
-    int wait_naps;              /* how long wait_for_lock waits now, in naps */
+    int wait_naps;              /* how long wait_for_lock waits now, in naps, with no other */
+    int cap_naps;               /* writer moving the log; never more than cap_naps in all */
+    int moved_at;               /* the attempt at which the log was last seen to move */
+    struct stat log_seen;       /* the log file as it was then */
     const atomic_bool *give_up; /* in pm_store_try_begin: once set, stop waiting; else NULL */
 };
 
@@ -161,17 +164,48 @@ fail_sqlite(struct pm_store *st, struct pm_diag *diag, const char *what)
 /* Busy handler: the processes of a run share the file and take turns writing. SQLite's default
  * backs off to 50-100 ms naps, so a waiter oversleeps a lock held for 0.2 s by up to 50 ms, and
  * a program exiting waits for its final snapshot. Nap 2 ms at a time instead, for as long as
- * the caller allows (10 s unless pm_store_try_begin says otherwise). */
+ * the caller allows (10 s unless pm_store_try_begin says otherwise). A caller may allow a
+ * longer wait while other writers make progress (a queue of processes writing in turn, not a
+ * lock held still): then every LOOK_EVERY naps the write-ahead log is looked at, and the wait
+ * counts from the last time it moved. */
 #define NAP_MS 2
 #define DEFAULT_WAIT_MS 10000
+#define LOOK_EVERY 25
+
+/* Whether the log file changed (size or modification time) since the last look. */
+static bool
+log_moved(struct pm_store *st)
+{
+    const char *log = sqlite3_filename_wal(sqlite3_db_filename(st->db, "main"));
+    struct stat now;
+    bool moved;
+
+    if (!log || stat(log, &now) < 0)
+        return false;
+    moved = now.st_size != st->log_seen.st_size ||
+            now.st_mtim.tv_sec != st->log_seen.st_mtim.tv_sec ||
+            now.st_mtim.tv_nsec != st->log_seen.st_mtim.tv_nsec;
+    st->log_seen = now;
+    return moved;
+}
 
 static int
 wait_for_lock(void *arg, int attempts)
 {
     struct pm_store *st = arg;
     const struct timespec nap = { 0, NAP_MS * 1000000 };
+    bool queue = st->cap_naps > st->wait_naps;
 
-    if (attempts >= st->wait_naps || (st->give_up && atomic_load(st->give_up)))
+    if (st->give_up && atomic_load(st->give_up))
+        return 0;
+    if (attempts == 0) {
+        st->moved_at = 0;
+        if (queue)
+            log_moved(st);  /* where the log is as the wait starts */
+    } else if (queue && attempts % LOOK_EVERY == 0 && log_moved(st)) {
+        st->moved_at = attempts;
+    }
+    if (attempts - st->moved_at >= st->wait_naps || attempts >= st->cap_naps)
         return 0;
     nanosleep(&nap, NULL);
     return 1;
@@ -324,7 +358,7 @@ pm_store_open(const char *path, struct pm_store **out, struct pm_diag *diag)
         rc = fail_sqlite(st, diag, "cannot open the profile");
         goto fail;
     }
-    st->wait_naps = DEFAULT_WAIT_MS / NAP_MS;
+    st->wait_naps = st->cap_naps = DEFAULT_WAIT_MS / NAP_MS;
     sqlite3_busy_handler(st->db, wait_for_lock, st);
     /* The page cache may grow to 16 MiB (SQLite's default is 2): a stack table larger than the
      * cache is re-read on every batch of inserts. Bigger buys little more and costs RSS. */
@@ -546,16 +580,18 @@ pm_store_begin(struct pm_store *st)
 }
 
 int
-pm_store_try_begin(struct pm_store *st, int max_wait_ms, const atomic_bool *give_up)
+pm_store_try_begin(struct pm_store *st, int max_idle_ms, int max_wait_ms,
+                   const atomic_bool *give_up)
 {
     int rc;
 
     st->next_live_rowid = 0;
-    st->wait_naps = max_wait_ms / NAP_MS;
+    st->wait_naps = max_idle_ms / NAP_MS;
+    st->cap_naps = (max_wait_ms > max_idle_ms ? max_wait_ms : max_idle_ms) / NAP_MS;
     st->give_up = give_up;
     rc = sqlite3_step(st->begin);
     sqlite3_reset(st->begin);
-    st->wait_naps = DEFAULT_WAIT_MS / NAP_MS;
+    st->wait_naps = st->cap_naps = DEFAULT_WAIT_MS / NAP_MS;
     st->give_up = NULL;
     if (rc == SQLITE_DONE)
         return 0;

@@ -63,10 +63,13 @@ int pm_store_close_orphan(struct pm_store *st, const struct pm_store_fd *fds, in
  * rollback discards what is buffered. */
 int pm_store_begin(struct pm_store *st);
 /* Begins as pm_store_begin does, but waits for another connection's write lock at most
- * max_wait_ms (pm_store_begin: 10 s), and no longer once *give_up is set (NULL: never).
+ * max_idle_ms (pm_store_begin: 10 s) counted from the last time the file's write-ahead log
+ * moved (other writers taking their turns), and at most max_wait_ms in all (at or below
+ * max_idle_ms: a plain bound of max_idle_ms); no longer once *give_up is set (NULL: never).
  * Returns 0, or with nothing begun -PM_EBUSY (the wait ran out), -EINTR (give_up ended it) or
  * -PM_ESQLITE. */
-int pm_store_try_begin(struct pm_store *st, int max_wait_ms, const atomic_bool *give_up);
+int pm_store_try_begin(struct pm_store *st, int max_idle_ms, int max_wait_ms,
+                       const atomic_bool *give_up);
 int pm_store_commit(struct pm_store *st);
 void pm_store_rollback(struct pm_store *st);
 

@@ -379,9 +379,15 @@ publish_written(uint32_t first)
  * that cannot get it is put off, its requests kept for the next tick: nothing is lost (the
  * counters keep accumulating), and a fork, which waits for the batch, is never held up by the
  * wait (w.fork_waiting ends it at once). Only the final snapshot, which the exiting program
- * waits for, gives up for good, after FINAL_WAIT_MS. */
+ * waits for, gives up for good: after FINAL_IDLE_MS in which no other process wrote (a lock held
+ * still), or after FINAL_WAIT_MS in all. A pool of workers that all exit at once queues for the
+ * lock: each final waits for those before it, and with a few large ones that took longer than
+ * 10 s, the last worker lost its final snapshot. The exiting program waits for the final up to
+ * FINISH_WAIT_S. */
 #define BATCH_WAIT_MS 1000
-#define FINAL_WAIT_MS 10000
+#define FINAL_IDLE_MS 10000
+#define FINAL_WAIT_MS 60000
+#define FINISH_WAIT_S (FINAL_WAIT_MS / 1000 + 15)
 
 /* One batch: whatever is due now, in one transaction. Returns 0, 1 when it was put off (the
  * file stayed locked), or a negative code. */
@@ -400,7 +406,8 @@ write_batch(int requests)
         w.peak_seen_bytes = peak_now;
         w.peak_seen_time = now - pm_identity.start_mono;
     }
-    rc = pm_store_try_begin(w.store, finishing ? FINAL_WAIT_MS : BATCH_WAIT_MS, &w.fork_waiting);
+    rc = finishing ? pm_store_try_begin(w.store, FINAL_IDLE_MS, FINAL_WAIT_MS, &w.fork_waiting)
+                   : pm_store_try_begin(w.store, BATCH_WAIT_MS, BATCH_WAIT_MS, &w.fork_waiting);
     if (rc == -EINTR || (rc == -PM_EBUSY && !finishing)) {
         atomic_fetch_or(&w.requests, requests);
         pm_debug("profile locked by another writer: batch put off");
@@ -709,7 +716,7 @@ pm_writer_finish(const char *reason, int status)
     atomic_fetch_or(&w.requests, REQ_FINISH);
     wake();
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 15;
+    deadline.tv_sec += FINISH_WAIT_S;
     while (sem_timedwait(&w.finished, &deadline) < 0 && errno == EINTR)
         ;
     errno = saved;

@@ -4,6 +4,7 @@
  * script) sees the file. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -630,17 +631,93 @@ Test(store, try_begin_waits_as_long_as_asked)
 
     cr_assert_eq(pm_store_begin(holder), 0);
     t0 = now_s();
-    cr_expect_eq(pm_store_try_begin(st, 200, &give_up), -PM_EBUSY);
+    cr_expect_eq(pm_store_try_begin(st, 200, 200, &give_up), -PM_EBUSY);
     cr_expect_geq(now_s() - t0, 0.15, "waited %.3f s", now_s() - t0);
     cr_expect_lt(now_s() - t0, 2.0, "waited %.3f s", now_s() - t0);
     atomic_store(&give_up, true);
     t0 = now_s();
-    cr_expect_eq(pm_store_try_begin(st, 10000, &give_up), -EINTR);
+    cr_expect_eq(pm_store_try_begin(st, 10000, 10000, &give_up), -EINTR);
     cr_expect_lt(now_s() - t0, 0.5, "with the flag set: waited %.3f s", now_s() - t0);
     atomic_store(&give_up, false);
     cr_assert_eq(pm_store_commit(holder), 0);
-    cr_expect_eq(pm_store_try_begin(st, 200, &give_up), 0, "the lock is free");
+    cr_expect_eq(pm_store_try_begin(st, 200, 200, &give_up), 0, "the lock is free");
     cr_expect_eq(pm_store_commit(st), 0);
+    pm_store_close(holder);
+    pm_store_close(st);
+}
+
+/* Another connection that holds the write lock for `seconds` while it writes: with a one-page
+ * cache its inserts spill into the write-ahead log as they go, so the log moves all along. */
+struct log_mover {
+    double seconds;
+    atomic_bool holding;
+};
+
+static void *
+hold_while_writing(void *arg)
+{
+    struct log_mover *m = arg;
+    sqlite3 *db;
+    double t0;
+
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA cache_size = 1; BEGIN IMMEDIATE; "
+                                  "CREATE TABLE filler(x)", NULL, NULL, NULL), SQLITE_OK);
+    atomic_store(&m->holding, true);
+    t0 = now_s();
+    while (now_s() - t0 < m->seconds) {
+        cr_assert_eq(sqlite3_exec(db, "INSERT INTO filler VALUES (zeroblob(8192))", NULL, NULL,
+                                  NULL), SQLITE_OK);
+        nanosleep(&(struct timespec){ 0, 5 * 1000000 }, NULL);
+    }
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* Waits in pm_store_try_begin while a thread holds the lock for `hold` seconds writing; returns
+ * try_begin's result and sets *waited. */
+static int
+try_begin_against_writer(struct pm_store *st, double hold, int idle_ms, int max_ms,
+                         double *waited)
+{
+    struct log_mover m = { .seconds = hold };
+    pthread_t t;
+    double t0;
+    int rc;
+
+    cr_assert_eq(pthread_create(&t, NULL, hold_while_writing, &m), 0);
+    while (!atomic_load(&m.holding))
+        nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+    t0 = now_s();
+    rc = pm_store_try_begin(st, idle_ms, max_ms, NULL);
+    *waited = now_s() - t0;
+    if (rc == 0)
+        pm_store_rollback(st);
+    pthread_join(t, NULL);
+    return rc;
+}
+
+/* With a longer bound than its idle one, pm_store_try_begin keeps waiting while the holder of
+ * the lock writes (a queue of writers taking turns), up to that bound; a lock held still ends
+ * the wait at the idle bound, as before. */
+Test(store, try_begin_waits_longer_while_others_write)
+{
+    struct pm_store *holder = open_store(), *st = open_store();
+    double waited, t0;
+
+    cr_assert_eq(pm_store_begin(holder), 0);
+    t0 = now_s();
+    cr_expect_eq(pm_store_try_begin(st, 200, 5000, NULL), -PM_EBUSY);
+    waited = now_s() - t0;
+    cr_expect(waited >= 0.15 && waited < 1.5, "held still: waited %.3f s, not its 5 s", waited);
+    pm_store_rollback(holder);
+
+    cr_expect_eq(try_begin_against_writer(st, 1.0, 200, 5000, &waited), 0);
+    cr_expect(waited >= 0.8 && waited < 4.0, "writing holder, 1 s: waited %.3f s", waited);
+    cr_expect_eq(try_begin_against_writer(st, 3.0, 200, 1000, &waited), -PM_EBUSY);
+    cr_expect(waited >= 0.9 && waited < 2.5, "writing holder, 3 s, bound 1 s: waited %.3f s",
+              waited);
     pm_store_close(holder);
     pm_store_close(st);
 }
