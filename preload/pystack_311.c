@@ -254,7 +254,8 @@ audit_hook_entry(void *hook)
     return NULL;
 }
 
-const struct pm_pystack_ops pm_pystack_311 = { walk, walk_known, same_callers, names, line, audit_hook_entry };
+const struct pm_pystack_ops pm_pystack_311 = { walk, walk_known, same_callers, names,
+                                               line, audit_hook_entry };
 
 const struct pm_pystack_ops *
 pm_pystack_ops_for(unsigned version_hex)
