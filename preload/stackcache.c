@@ -584,9 +584,11 @@ capture_in_place(uint32_t *stack)
     struct pm_walk_known known = { memo.known + MEMO_FRAMES, m };
     const void *instr;
     int r = ops->same_callers(&known, inner->code, &instr);
-    if (r <= 0) {
+    if (r == 0)
+        return false;
+    if (r < 0) {
         *stack = pm_tracker.native_thread_stack;
-        return r < 0;
+        return true;
     }
     if (instr == inner->instr) {
         *stack = memo.stack;

@@ -468,6 +468,20 @@ class Profile:
                                                       a["total_bytes"]) for (f, l), a in rows)
 
 
+def check_exit_final(c, prof, pid, src, sizes):
+    """The program (process `pid`) ended with a normal exit and its final snapshot holds each
+    line of src at its size: sizes is [(tag, line, MiB)], each within 5%."""
+    par = prof.process_by_pid(pid)
+    if c.check(par is not None, "program's process row") and par:
+        c.eq(par["end_reason"], "exit", "program: end_reason")
+        final = prof.last(par["id"], "final")
+        if c.check(final is not None, "program: final snapshot", "present",
+                   [s["kind"] for s in prof.snapshots(par["id"])]):
+            for tag, line, size in sizes:
+                c.near(prof.line(final["id"], src, line), size * MiB,
+                       "final snapshot, line %s" % tag, rel=0.05)
+
+
 def wait_for(pred, timeout=60, step=0.1):
     """Poll pred() until true (returns True) or timeout (returns False). Exceptions = false."""
     deadline = time.monotonic() + timeout

@@ -54,16 +54,9 @@ def main():
         c.eq(int(m.group(2)), 0, "child wait status")
         prof = h.Profile(db)
         c.eq(prof.integrity(), "ok", "integrity_check")
-        par = prof.process_by_pid(p.pid)
+        h.check_exit_final(c, prof, p.pid, src,
+                           [(t, lines[t], size) for t, size in (("A", 4), ("B", 8), ("C", 2))])
         kid = prof.process_by_pid(int(m.group(1)))
-        if c.check(par is not None, "program's process row") and par:
-            c.eq(par["end_reason"], "exit", "program: end_reason")
-            final = prof.last(par["id"], "final")
-            if c.check(final is not None, "program: final snapshot", "present",
-                       [s["kind"] for s in prof.snapshots(par["id"])]):
-                for tag, size in (("A", 4), ("B", 8), ("C", 2)):
-                    c.near(prof.line(final["id"], src, lines[tag]), size * h.MiB,
-                           "final snapshot, line %s" % tag, rel=0.05)
         if c.check(kid is not None, "child's process row") and kid:
             c.eq(kid["end_reason"], "_exit", "child: end_reason")
             c.check(prof.last(kid["id"], "final") is not None, "child: final snapshot")

@@ -59,15 +59,8 @@ def main():
         c.at_least(took, QUEUE_S - 1.0, "exit, seconds (it waited for the queue)")
         prof = h.Profile(db)
         c.eq(prof.integrity(), "ok", "integrity_check")
-        par = prof.process_by_pid(p.pid)
-        if c.check(par is not None, "program's process row") and par:
-            c.eq(par["end_reason"], "exit", "program: end_reason")
-            final = prof.last(par["id"], "final")
-            if c.check(final is not None, "program: final snapshot", "present",
-                       [s["kind"] for s in prof.snapshots(par["id"])]):
-                for tag, size in (("A", 4), ("B", 2)):
-                    c.near(prof.line(final["id"], src, lines[tag]), size * h.MiB,
-                           "final snapshot, line %s" % tag, rel=0.05)
+        h.check_exit_final(c, prof, p.pid, src,
+                           [(t, lines[t], size) for t, size in (("A", 4), ("B", 2))])
         prof.close()
     c.finish()
 
