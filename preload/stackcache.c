@@ -565,6 +565,26 @@ fill_known(struct pm_raw_frame *raw, unsigned n, unsigned known)
         raw[n - 1 - j] = memo.frame[MEMO_FRAMES - 1 - j];
 }
 
+/* The stack of key: from this thread's front cache, else the shared cache, else interned
+ * (raw[0..n), innermost first, completed first with the `known_outer` frames the walk took
+ * from the memo; same, prev, prev_n as intern_slow takes them). */
+static inline __attribute__((always_inline)) uint32_t
+stack_of_key(uint64_t key, struct pm_raw_frame *raw, int n, bool truncated, unsigned known_outer,
+             unsigned same, uint32_t prev, unsigned prev_n)
+{
+    uint32_t slot = (uint32_t)(key >> 7) & (FRONT_SLOTS - 1), stack;
+
+    if (PM_LIKELY(front_key[slot] == key))
+        return front_stack[slot];
+    if (!(stack = cache_lookup(key))) {
+        fill_known(raw, (unsigned)n, known_outer);
+        stack = intern_slow(raw, n, truncated, key, same, prev, prev_n);
+    }
+    front_key[slot] = key;
+    front_stack[slot] = stack;
+    return stack;
+}
+
 /* The capture when only the previous one's innermost frame can have moved: the thread is still
  * in that frame under the same callers (black's workers: 65% of captures; alloc-heavy: all but
  * 0.1%). At the same instruction it is the same stack, a burst of allocations in one
@@ -598,20 +618,11 @@ capture_in_place(uint32_t *stack)
     struct pm_raw_frame now = { inner->code, instr };
     uint64_t running = frame_hash_step(m > 1 ? memo.running[m - 2] : key_seed(false), &now,
                                        gen_of(now.code));
-    uint64_t key = key_finish(running, (int)m);
-    uint32_t slot = (uint32_t)(key >> 7) & (FRONT_SLOTS - 1);
     /* the memo now describes this stack; its frames, innermost first, are a walk's output */
     memo.running[m - 1] = running;
     inner->instr = instr;
     memo.known[MEMO_FRAMES - m].instr = instr;
-    if (PM_LIKELY(front_key[slot] == key)) {
-        found = front_stack[slot];
-    } else {
-        if (!(found = cache_lookup(key)))
-            found = intern_slow(inner, (int)m, false, key, m - 1, prev, m);
-        front_key[slot] = key;
-        front_stack[slot] = found;
-    }
+    found = stack_of_key(key_finish(running, (int)m), inner, (int)m, false, 0, m - 1, prev, m);
     memo.stack = found == pm_tracker.no_python_stack ? 0 : found;
     *stack = found;
     return true;
@@ -642,17 +653,7 @@ capture_into(struct pm_raw_frame *raw, const void **addr)
     uint32_t prev = memo.stack, stack;
     unsigned prev_n = memo.n, same;
     uint64_t key = stack_key(raw, addr, (unsigned)n, more, known_outer, &same);
-    uint32_t slot = (uint32_t)(key >> 7) & (FRONT_SLOTS - 1);
-    if (PM_LIKELY(front_key[slot] == key)) {
-        stack = front_stack[slot];
-    } else {
-        if (!(stack = cache_lookup(key))) {
-            fill_known(raw, (unsigned)n, known_outer);
-            stack = intern_slow(raw, n, more, key, same, prev, prev_n);
-        }
-        front_key[slot] = key;
-        front_stack[slot] = stack;
-    }
+    stack = stack_of_key(key, raw, n, more, known_outer, same, prev, prev_n);
     memo.stack = more || stack == pm_tracker.no_python_stack ? 0 : stack;
     return stack;
 }
