@@ -346,8 +346,10 @@ peak_moved(void)
  * not wait for the interval: as soon as the peak has held for PEAK_SETTLE seconds it is written
  * (with the run totals), while the program runs on. Most programs peak early, so their exit no
  * longer waits for the rows of the peak and of the totals (black's processes: ~75% of their
- * final batch); and a process killed later (OOM) keeps a peak in the file. */
-#define PEAK_SETTLE 0.25
+ * final batch); and a process killed later (OOM) keeps a peak in the file. Short-lived workers
+ * exit together and write their finals in turn, so every row written before the exit shortens
+ * that queue: 0.1 s measured 2.31x against 2.45x for 0.25 s on black (35 interleaved rounds). */
+#define PEAK_SETTLE 0.1
 
 static bool
 peak_due(double now, bool finishing)
