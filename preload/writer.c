@@ -351,7 +351,8 @@ peak_moved(void)
  * longer waits for the rows of the peak and of the totals (black's processes: ~75% of their
  * final batch); and a process killed later (OOM) keeps a peak in the file. Short-lived workers
  * exit together and write their finals in turn, so every row written before the exit shortens
- * that queue: 0.1 s measured 2.31x against 2.45x for 0.25 s on black (35 interleaved rounds). */
+ * that queue: 0.1 s measured 2.31x against 2.45x for 0.25 s on black (35 interleaved rounds).
+ * mypy, whose peak is now written while it still runs, pays ~3% (1.56x against 1.60x). */
 #define PEAK_SETTLE 0.1
 
 static bool
