@@ -16,8 +16,8 @@ snapshot and a new row starts there), written in time order. The heap grows for 
 of the run and shrinks afterwards, so the latest peak is not the last snapshot.
 
 An existing --db file is reused (its generation is slow); --regen rebuilds it. --index adds the
-index pymem-view uses when present (lib/query_top.c: live(process, until_snapshot, ...)) to the file
-before timing; --drop-index removes them again. Timings are the best of --rounds runs.
+index the shim creates once a file holds PM_LIVE_INDEX_ROWS live rows (lib/schema.h), and
+pymem-view uses when present, to the generated file (made without it) before timing; --drop-index removes them again. Timings are the best of --rounds runs.
 Exit status: 0, or 1 when a command failed.
 """
 import argparse
@@ -32,7 +32,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The indexes proposed for lib/schema.h (pymem-view uses them when present).
+# lib/schema.h's PM_LIVE_INDEX_SQL: made by the shim once the live table is big.
 INDEXES = [
     ('live_by_until', 'CREATE INDEX IF NOT EXISTS live_by_until '
                       'ON live(process, until_snapshot, first_snapshot, stack, bytes, blocks)'),

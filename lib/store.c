@@ -86,6 +86,7 @@ struct pm_store {
 #undef PM_BATCH_FIELD
     struct end_batch ends;
     int64_t next_live_rowid;    /* 0 = not known in this transaction yet */
+    bool live_indexed;          /* the live table is past PM_LIVE_INDEX_ROWS and indexed */
     int wait_naps;              /* how long wait_for_lock waits now, in naps, with no other */
     int cap_naps;               /* writer moving the log; never more than cap_naps in all */
     int moved_at;               /* the attempt at which the log was last seen to move */
@@ -600,11 +601,26 @@ pm_store_try_begin(struct pm_store *st, int max_idle_ms, int max_wait_ms,
     return give_up && atomic_load(give_up) ? -EINTR : -PM_EBUSY;
 }
 
+/* The transaction that takes the live table past PM_LIVE_INDEX_ROWS rows adds its covering
+ * index, once; IF NOT EXISTS makes it a no-op when another process added it first. */
+static int
+index_live_when_big(struct pm_store *st)
+{
+    if (st->live_indexed || st->next_live_rowid <= PM_LIVE_INDEX_ROWS)
+        return 0;
+    if (sqlite3_exec(st->db, PM_LIVE_INDEX_SQL, NULL, NULL, NULL) != SQLITE_OK)
+        return -PM_ESQLITE;
+    st->live_indexed = true;
+    return 0;
+}
+
 int
 pm_store_commit(struct pm_store *st)
 {
     int rc = pm_store_flush(st);
 
+    if (rc == 0)
+        rc = index_live_when_big(st);
     st->next_live_rowid = 0;
     return rc < 0 ? rc : run(st->commit);
 }

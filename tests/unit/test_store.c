@@ -721,3 +721,58 @@ Test(store, try_begin_waits_longer_while_others_write)
     pm_store_close(holder);
     pm_store_close(st);
 }
+
+static int64_t
+live_index_count(void)
+{
+    sqlite3 *db = open_ro();
+    int64_t n = q_int(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'index'"
+                          " AND name = 'live_by_until'");
+    sqlite3_close(db);
+    return n;
+}
+
+/* Adds n live rows of process p at snapshot snap, in one transaction. */
+static void
+add_live_rows(struct pm_store *st, int64_t p, int64_t snap, int n)
+{
+    struct pm_counts c = {.bytes = {64, 0, 0}, .blocks = {1, 0, 0}};
+    int64_t rowid;
+
+    cr_assert_eq(pm_store_begin(st), 0);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(pm_store_add_live(st, p, 5000 + i, snap, &c, &rowid), 0);
+    cr_assert_eq(pm_store_commit(st), 0);
+}
+
+Test(store, live_index_is_made_when_the_table_reaches_its_size, .timeout = 60)
+{
+    struct pm_store *st = open_store();
+    struct pm_process_row proc = {.pid = 7, .ppid = 1, .argv_json = "[]", .mode = "full",
+                                  .start_time = 1.0};
+    struct pm_snapshot_row s = {.kind = PM_SNAPSHOT_PERIODIC, .time = 1.0};
+    int64_t p, run, snap;
+
+    cr_assert_eq(pm_store_begin(st), 0);
+    cr_assert_eq(pm_store_add_process(st, &proc, &p, &run), 0);
+    s.process = p;
+    cr_assert_eq(pm_store_add_snapshot(st, &s, &snap), 0);
+    cr_assert_eq(pm_store_commit(st), 0);
+    cr_expect_eq(live_index_count(), 0, "a new file has no live_by_until");
+    add_live_rows(st, p, snap, PM_LIVE_INDEX_ROWS - 1);
+    cr_expect_eq(live_index_count(), 0, "one row short of the size: still none");
+    add_live_rows(st, p, snap, 1);
+    cr_expect_eq(live_index_count(), 1, "the transaction reaching the size makes it");
+    add_live_rows(st, p, snap, 1);
+    pm_store_close(st);
+
+    /* another writer (a forked child's own connection) finds it made and carries on */
+    st = open_store();
+    add_live_rows(st, p, snap, 1);
+    pm_store_close(st);
+    sqlite3 *db = open_ro();
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM live INDEXED BY live_by_until WHERE process = 1"
+                           " AND until_snapshot IS NULL"), PM_LIVE_INDEX_ROWS + 2,
+                 "the index holds every row, those before it was made too");
+    sqlite3_close(db);
+}

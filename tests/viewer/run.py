@@ -13,7 +13,9 @@
   run.py json VIEW BASIC WEIRD             --json output parses and holds the exact numbers
   run.py help VIEW                         --help / -h / -V print to stdout and exit 0
   run.py wal VIEW BASIC                    reads while another connection writes (WAL)
-  run.py schema SCHEMA_SQL DB...           the fixtures' schema is the shim's (lib/schema.h)
+  run.py schema SCHEMA_SQL [--live-index] DB...
+                                           the fixtures' schema is the shim's (lib/schema.h),
+                                           with the big live table's index or without
 """
 import hashlib
 import json
@@ -265,7 +267,8 @@ def schema_of(db):
 
 def cmd_schema(argv):
     exe, *dbs = argv
-    sql = subprocess.run([exe], capture_output=True, check=True, text=True).stdout
+    flags = [dbs.pop(0)] if dbs and dbs[0] == '--live-index' else []
+    sql = subprocess.run([exe] + flags, capture_output=True, check=True, text=True).stdout
     ref = sqlite3.connect(':memory:')
     ref.executescript(sql)
     want = schema_of(ref)
