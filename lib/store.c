@@ -55,6 +55,10 @@
 
 #define BATCH_ROWS 64
 #define BATCH_MAX_COLS 12
+/* Statements of BATCH_ROWS, BATCH_ROWS / 4, ... 1 rows: a partial batch (flushed because a
+ * statement depends on it, or at commit) goes out in a few of them, not row by row. */
+#define BATCH_SIZES 4
+_Static_assert(BATCH_ROWS >> (2 * (BATCH_SIZES - 1)) == 1, "batch sizes end at one row");
 
 /* One value of a buffered row: an integer, or borrowed text when text is not NULL. */
 struct cell {
@@ -63,8 +67,8 @@ struct cell {
 };
 
 struct batch {
-    int ncol, n;                /* n rows buffered */
-    sqlite3_stmt *one, *many;   /* INSERT of one row, of BATCH_ROWS rows */
+    int ncol, n;                        /* n rows buffered */
+    sqlite3_stmt *insert[BATCH_SIZES];  /* INSERT of BATCH_ROWS >> 2k rows */
     struct cell row[BATCH_ROWS][BATCH_MAX_COLS];
 };
 
@@ -73,6 +77,7 @@ struct end_batch {
     sqlite3_stmt *stmt;
     int64_t until;
     int n;
+    int64_t max_rowid;          /* of the n: whether one may still be a buffered live row */
     int64_t rowid[BATCH_ROWS];
 };
 
@@ -303,13 +308,13 @@ prepare_batch(struct pm_store *st, struct batch *b, const char *head, int ncol)
     char sql[BATCH_ROWS * BATCH_MAX_COLS * 4 + 512];
 
     b->ncol = ncol;
-    snprintf(sql, sizeof(sql), "%s", head);
-    values_rows(sql, sizeof(sql), ncol, 1);
-    if (prepare(st, sql, &b->one) < 0)
-        return -PM_ESQLITE;
-    snprintf(sql, sizeof(sql), "%s", head);
-    values_rows(sql, sizeof(sql), ncol, BATCH_ROWS);
-    return prepare(st, sql, &b->many);
+    for (int k = 0; k < BATCH_SIZES; k++) {
+        snprintf(sql, sizeof(sql), "%s", head);
+        values_rows(sql, sizeof(sql), ncol, BATCH_ROWS >> (2 * k));
+        if (prepare(st, sql, &b->insert[k]) < 0)
+            return -PM_ESQLITE;
+    }
+    return 0;
 }
 
 static int
@@ -384,8 +389,8 @@ finalize_statements(struct pm_store *st)
     PM_STATEMENTS(PM_STMT_FINALIZE)
 #undef PM_STMT_FINALIZE
 #define PM_BATCH_FINALIZE(name, sql, ncol) \
-    sqlite3_finalize(st->name.one); \
-    sqlite3_finalize(st->name.many);
+    for (int k = 0; k < BATCH_SIZES; k++) \
+        sqlite3_finalize(st->name.insert[k]);
     PM_BATCHES(PM_BATCH_FINALIZE)
 #undef PM_BATCH_FINALIZE
     sqlite3_finalize(st->ends.stmt);
@@ -500,21 +505,20 @@ bind_row(sqlite3_stmt *s, int first, const struct batch *b, int r)
     }
 }
 
-/* Writes b's buffered rows: a full batch in one statement, a partial one row by row. */
+/* Writes b's buffered rows, in order, each time in the largest statement that they fill. */
 static int
 flush_batch(struct batch *b)
 {
-    int rc = 0, n = b->n;
+    int rc = 0, n = b->n, r = 0;
 
     b->n = 0;
-    if (n == BATCH_ROWS) {
-        for (int r = 0; r < n; r++)
-            bind_row(b->many, 1 + r * b->ncol, b, r);
-        return run(b->many);
-    }
-    for (int r = 0; r < n && rc == 0; r++) {
-        bind_row(b->one, 1, b, r);
-        rc = run(b->one);
+    for (int k = 0; k < BATCH_SIZES && rc == 0; k++) {
+        int rows = BATCH_ROWS >> (2 * k);
+        for (; n - r >= rows && rc == 0; r += rows) {
+            for (int i = 0; i < rows; i++)
+                bind_row(b->insert[k], 1 + i * b->ncol, b, r + i);
+            rc = run(b->insert[k]);
+        }
     }
     return rc;
 }
@@ -802,10 +806,15 @@ pm_store_end_live(struct pm_store *st, int64_t rowid, int64_t until)
     int rc = 0;
 
     if (e->n == BATCH_ROWS || (e->n && e->until != until)) {
-        if ((rc = flush_batch(&st->live)) == 0)     /* the row may still be buffered */
+        /* one of the rows may still be buffered: those are the newest rowids */
+        if (st->next_live_rowid && e->max_rowid >= st->next_live_rowid - st->live.n)
+            rc = flush_batch(&st->live);
+        if (rc == 0)
             rc = flush_ends(e);
     }
     e->until = until;
+    if (!e->n || rowid > e->max_rowid)
+        e->max_rowid = rowid;
     e->rowid[e->n++] = rowid;
     return rc;
 }

@@ -781,3 +781,51 @@ Test(store, live_index_is_made_when_the_table_reaches_its_size, .timeout = 60)
     cr_expect_eq(q_int(db, sql), PM_LIVE_INDEX_ROWS + 2);
     sqlite3_close(db);
 }
+
+/* A partial batch goes out in statements of every size (85 = 64 + 16 + 4 + 1 rows); ends of
+ * rows committed earlier go out while newer rows wait buffered, and every row lands once. */
+Test(store, partial_batches_and_ends_of_older_rows_land_exactly)
+{
+    struct pm_store *st = open_store();
+    struct pm_process_row proc = {.pid = 7, .ppid = 1, .argv_json = "[]", .mode = "full",
+                                  .start_time = 1.0};
+    struct pm_snapshot_row s = {.kind = PM_SNAPSHOT_PERIODIC, .time = 1.0};
+    struct pm_counts c = {.bytes = {8, 0, 0}, .blocks = {1, 0, 0}};
+    enum { OLD = 150, NEW = 85 };
+    int64_t p, run, snap1, snap2, old[OLD], fresh[NEW];
+
+    cr_assert_eq(pm_store_begin(st), 0);
+    cr_assert_eq(pm_store_add_process(st, &proc, &p, &run), 0);
+    s.process = p;
+    cr_assert_eq(pm_store_add_snapshot(st, &s, &snap1), 0);
+    for (int i = 0; i < OLD; i++)
+        cr_assert_eq(pm_store_add_live(st, p, 5000 + i, snap1, &c, &old[i]), 0);
+    cr_assert_eq(pm_store_commit(st), 0);
+
+    cr_assert_eq(pm_store_begin(st), 0);
+    cr_assert_eq(pm_store_add_snapshot(st, &s, &snap2), 0);
+    for (int i = 0; i < NEW; i++) {
+        cr_assert_eq(pm_store_add_live(st, p, 9000 + i, snap2, &c, &fresh[i]), 0);
+        cr_assert_eq(pm_store_end_live(st, old[i], snap2), 0);  /* two full batches of ends */
+    }
+    cr_assert_eq(pm_store_end_live(st, fresh[NEW - 1], snap2 + 1), 0, "a buffered row ends too");
+    cr_assert_eq(pm_store_commit(st), 0);
+    pm_store_close(st);
+
+    sqlite3 *db = open_ro();
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM live"), OLD + NEW);
+    cr_expect_eq(q_int(db, "SELECT count(DISTINCT stack) FROM live"), OLD + NEW);
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM live WHERE stack >= 9000"), NEW,
+                 "every new row of the partial batch landed");
+    cr_expect_eq(q_int(db, "SELECT sum(stack - 9000) FROM live WHERE stack >= 9000"),
+                 NEW * (NEW - 1) / 2);
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM live WHERE stack < 9000 AND until_snapshot"
+                           " IS NOT NULL"), NEW, "the older rows ended, no more");
+    cr_expect_eq(q_int(db, "SELECT max(stack) FROM live WHERE stack < 9000 AND until_snapshot"
+                           " IS NOT NULL"), 5000 + NEW - 1);
+    cr_expect_eq(q_int(db, "SELECT count(*) FROM live WHERE stack >= 9000 AND until_snapshot"
+                           " IS NOT NULL"), 1);
+    cr_expect_eq(q_int(db, "SELECT stack FROM live WHERE stack >= 9000 AND until_snapshot"
+                           " IS NOT NULL"), 9000 + NEW - 1);
+    sqlite3_close(db);
+}
