@@ -320,7 +320,7 @@ prepare_batch(struct pm_store *st, struct batch *b, const char *head, int ncol)
 static int
 prepare_statements(struct pm_store *st, struct pm_diag *diag)
 {
-    char sql[BATCH_ROWS * 4 + 128];
+    char sql[BATCH_ROWS * 8 + 128];     /* ", ?NNNNN" a row at most */
     size_t len;
 
 #define PM_STMT_PREPARE(name, sql) \
