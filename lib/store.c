@@ -605,17 +605,17 @@ pm_store_try_begin(struct pm_store *st, int max_idle_ms, int max_wait_ms,
     return give_up && atomic_load(give_up) ? -EINTR : -PM_EBUSY;
 }
 
-/* The transaction that takes the live table past PM_LIVE_INDEX_ROWS rows adds its covering
- * index, once; IF NOT EXISTS makes it a no-op when another process added it first. */
-static int
+/* The transaction that takes the live table past PM_LIVE_INDEX_ROWS rows adds the table's
+ * indexes, once; IF NOT EXISTS makes it a no-op when another process added them first. They
+ * only make the viewer faster: if they cannot be made, the rows still go in (an error that
+ * undid the transaction fails its COMMIT, as any other would). */
+static void
 index_live_when_big(struct pm_store *st)
 {
     if (st->live_indexed || st->next_live_rowid <= PM_LIVE_INDEX_ROWS)
-        return 0;
-    if (sqlite3_exec(st->db, PM_LIVE_INDEX_SQL, NULL, NULL, NULL) != SQLITE_OK)
-        return -PM_ESQLITE;
+        return;
     st->live_indexed = true;
-    return 0;
+    (void)sqlite3_exec(st->db, PM_LIVE_INDEX_SQL, NULL, NULL, NULL);
 }
 
 int
@@ -624,7 +624,7 @@ pm_store_commit(struct pm_store *st)
     int rc = pm_store_flush(st);
 
     if (rc == 0)
-        rc = index_live_when_big(st);
+        index_live_when_big(st);
     st->next_live_rowid = 0;
     return rc < 0 ? rc : run(st->commit);
 }
