@@ -32,11 +32,26 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# lib/schema.h's PM_LIVE_INDEX_SQL: made by the shim once the live table is big.
+# lib/schema.h's PM_LIVE_INDEX_SQL (checked against it below): made by the shim once the live
+# table is big.
 INDEXES = [
+    ('live_by_snapshot', 'CREATE INDEX IF NOT EXISTS live_by_snapshot ON live(process, first_snapshot)'),
     ('live_by_until', 'CREATE INDEX IF NOT EXISTS live_by_until '
                       'ON live(process, until_snapshot, first_snapshot, stack, bytes, blocks)'),
 ]
+
+
+def check_indexes():
+    """INDEXES must be lib/schema.h's PM_LIVE_INDEX_SQL, statement for statement."""
+    with open(os.path.join(ROOT, 'lib', 'schema.h')) as f:
+        text = f.read()
+    body = text[text.index('#define PM_LIVE_INDEX_SQL'):]
+    body = body[:body.index('\n\n')] if '\n\n' in body else body
+    sql = ''.join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)).replace('\\n', ' ')
+    want = [' '.join(q.split()) for q in sql.split(';') if q.strip()]
+    have = [' '.join(q.split()) for _, q in INDEXES]
+    if want != have:
+        sys.exit(f'bench/viewer_scale.py: INDEXES differ from PM_LIVE_INDEX_SQL: {want}')
 
 
 def schema_sql():
@@ -201,11 +216,12 @@ def main():
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--db', help='profile to generate or reuse (default: in $TMPDIR)')
     ap.add_argument('--regen', action='store_true', help='rebuild --db even if it exists')
-    ap.add_argument('--index', action='store_true', help='add the proposed indexes first')
+    ap.add_argument('--index', action='store_true', help='add the live indexes the shim makes once a file is big')
     ap.add_argument('--drop-index', action='store_true', help='remove them first')
     ap.add_argument('--view', help='pymem-view to time (default: build*/viewer/pymem-view)')
     ap.add_argument('--rounds', type=int, default=3)
     a = ap.parse_args()
+    check_indexes()
     if a.quick:
         a.size_gb, a.snapshots, a.stacks, a.frames = 0.02, 100, 5000, 2000
     if not a.view:
