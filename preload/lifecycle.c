@@ -128,15 +128,42 @@ wrap_tracemalloc_stop(void)
 
 /* ---- signals ---- */
 
+/* The final snapshot, then the signal with its default action: from the handler it is
+ * delivered when the handler returns, from pm_handle_deferred_signal at once; either way the
+ * exit status stays "killed by SIGTERM". */
 static void
-on_sigterm(int sig)
+end_by_signal(int sig)
 {
     int saved = errno;
 
     finish("signal", sig);
     signal(sig, SIG_DFL);
-    pm_real.raise(sig);     /* delivered when we return: the exit status stays "killed by SIGTERM" */
+    pm_real.raise(sig);
     errno = saved;
+}
+
+/* Inside pymem code the thread may hold a lock that the writer needs for the final snapshot,
+ * such as pymem's allocator's: the writer would block on it in mid-transaction, holding the
+ * file's write lock, until this handler gave up after FINISH_WAIT_S, and every other process's
+ * final would wait for it meanwhile. So the signal waits until the thread leaves that code
+ * (guard.h). */
+static void
+on_sigterm(int sig)
+{
+    if (pm_guard_active()) {
+        pm_deferred_signal = sig;
+        return;
+    }
+    end_by_signal(sig);
+}
+
+void
+pm_handle_deferred_signal(void)
+{
+    int sig = pm_deferred_signal;
+
+    pm_deferred_signal = 0;
+    end_by_signal(sig);
 }
 
 static void
@@ -200,6 +227,7 @@ fork_parent(void)
 static void
 fork_child(void)
 {
+    pm_deferred_signal = 0;     /* a SIGTERM during the fork was the parent's */
     pm_addrmap_unlock_all(&pm_tracker.live);
     pm_stacktab_unlock(&pm_tracker.stacks);
     pm_heap_reset_after_fork(&pm_tracker.heap);

@@ -10,6 +10,7 @@
 #include "pystack.h"
 
 _Thread_local unsigned pm_guard_depth PM_TLS_IE;
+_Thread_local volatile sig_atomic_t pm_deferred_signal PM_TLS_IE;
 struct pm_tracker pm_tracker;
 atomic_int pm_tracking_on;
 
