@@ -32,43 +32,32 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# lib/schema.h's PM_LIVE_INDEX_SQL (checked against it below): made by the shim once the live
-# table is big.
-INDEXES = [
-    ('live_by_snapshot', 'CREATE INDEX IF NOT EXISTS live_by_snapshot ON live(process, first_snapshot)'),
-    ('live_by_until', 'CREATE INDEX IF NOT EXISTS live_by_until '
-                      'ON live(process, until_snapshot, first_snapshot, stack, bytes, blocks)'),
-]
-
-
-def check_indexes():
-    """INDEXES must be lib/schema.h's PM_LIVE_INDEX_SQL, statement for statement."""
+def schema_define(name):
+    """The SQL text of the string macro `name` in lib/schema.h."""
     with open(os.path.join(ROOT, 'lib', 'schema.h')) as f:
         text = f.read()
-    body = text[text.index('#define PM_LIVE_INDEX_SQL'):]
-    body = body[:body.index('\n\n')] if '\n\n' in body else body
-    sql = ''.join(re.findall(r'"((?:[^"\\]|\\.)*)"', body)).replace('\\n', ' ')
-    want = [' '.join(q.split()) for q in sql.split(';') if q.strip()]
-    have = [' '.join(q.split()) for _, q in INDEXES]
-    if want != have:
-        sys.exit(f'bench/viewer_scale.py: INDEXES differ from PM_LIVE_INDEX_SQL: {want}')
-
-
-def schema_sql():
-    """PM_SCHEMA_SQL and PM_SCHEMA_VERSION from lib/schema.h, as SQL text."""
-    with open(os.path.join(ROOT, 'lib', 'schema.h')) as f:
-        text = f.read()
-    version = int(re.search(r'#define PM_SCHEMA_VERSION (\d+)', text).group(1))
-    start = text.index('#define PM_SCHEMA_SQL')
     lines = []
-    for line in text[start:].splitlines():
+    for line in text[text.index('#define %s ' % name):].splitlines():
         lines.append(line)
         if not line.rstrip().endswith('\\'):
             break
     body = re.sub(r'/\*.*?\*/', '', '\n'.join(lines), flags=re.S)
     parts = re.findall(r'"((?:[^"\\]|\\.)*)"', body)
-    sql = ''.join(bytes(p, 'utf-8').decode('unicode_escape') for p in parts)
-    return sql + f'PRAGMA user_version = {version};\n'
+    return ''.join(bytes(p, 'utf-8').decode('unicode_escape') for p in parts)
+
+
+def schema_sql():
+    """PM_SCHEMA_SQL and PM_SCHEMA_VERSION from lib/schema.h, as SQL text."""
+    with open(os.path.join(ROOT, 'lib', 'schema.h')) as f:
+        version = int(re.search(r'#define PM_SCHEMA_VERSION (\d+)', f.read()).group(1))
+    return schema_define('PM_SCHEMA_SQL') + f'PRAGMA user_version = {version};\n'
+
+
+def live_indexes():
+    """[(name, CREATE INDEX statement)] of PM_LIVE_INDEX_SQL: what the shim makes once the live
+    table is big."""
+    stmts = [q.strip() for q in schema_define('PM_LIVE_INDEX_SQL').split(';') if q.strip()]
+    return [(re.search(r'EXISTS (\w+)', q).group(1), q) for q in stmts]
 
 
 FILES = (['/usr/lib/python3.11/%s.py' % n for n in
@@ -185,7 +174,7 @@ def generate(path, size_gb, n_snap, n_stacks, n_frames, seed):
 
 def add_indexes(path, drop=False):
     db = sqlite3.connect(path, isolation_level=None)
-    for name, sql in INDEXES:
+    for name, sql in live_indexes():
         t = time.perf_counter()
         db.execute(f'DROP INDEX IF EXISTS {name}' if drop else sql)
         print(f'{"dropped" if drop else "created"} {name} in {time.perf_counter() - t:.1f} s',
@@ -221,7 +210,6 @@ def main():
     ap.add_argument('--view', help='pymem-view to time (default: build*/viewer/pymem-view)')
     ap.add_argument('--rounds', type=int, default=3)
     a = ap.parse_args()
-    check_indexes()
     if a.quick:
         a.size_gb, a.snapshots, a.stacks, a.frames = 0.02, 100, 5000, 2000
     if not a.view:
