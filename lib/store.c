@@ -77,7 +77,6 @@ struct end_batch {
     sqlite3_stmt *stmt;
     int64_t until;
     int n;
-    int64_t max_rowid;          /* of the n: whether one may still be a buffered live row */
     int64_t rowid[BATCH_ROWS];
 };
 
@@ -799,6 +798,18 @@ pm_store_add_live(struct pm_store *st, int64_t process, int64_t stack, int64_t s
     return add_row(&st->live, v);
 }
 
+/* Whether a buffered end names a live row still buffered: those hold the newest rowids. */
+static bool
+ends_buffered_row(const struct pm_store *st)
+{
+    int64_t first_buffered = st->next_live_rowid - st->live.n;
+
+    for (int i = 0; st->live.n && i < st->ends.n; i++)
+        if (st->ends.rowid[i] >= first_buffered)
+            return true;
+    return false;
+}
+
 int
 pm_store_end_live(struct pm_store *st, int64_t rowid, int64_t until)
 {
@@ -806,15 +817,12 @@ pm_store_end_live(struct pm_store *st, int64_t rowid, int64_t until)
     int rc = 0;
 
     if (e->n == BATCH_ROWS || (e->n && e->until != until)) {
-        /* one of the rows may still be buffered: those are the newest rowids */
-        if (st->next_live_rowid && e->max_rowid >= st->next_live_rowid - st->live.n)
+        if (ends_buffered_row(st))
             rc = flush_batch(&st->live);
         if (rc == 0)
             rc = flush_ends(e);
     }
     e->until = until;
-    if (!e->n || rowid > e->max_rowid)
-        e->max_rowid = rowid;
     e->rowid[e->n++] = rowid;
     return rc;
 }
