@@ -1,8 +1,9 @@
-"""Acceptance 7: ways to end. sys.exit(3), an uncaught exception, os._exit(4), SIGTERM to itself
-and from outside, SIGKILL after a periodic snapshot: the exit status is preserved, the file opens
+"""Acceptance 7: ways to end. sys.exit(3), an uncaught exception, os._exit(4), SIGTERM to itself,
+from outside and while the thread runs pymem code, SIGKILL after a periodic snapshot: the exit status is preserved, the file opens
 and has the snapshots promised for that path, and process.end_reason is as specified."""
 import os
 import signal
+import sqlite3
 import sys
 import time
 
@@ -148,6 +149,33 @@ def main():
             c.eq(r.returncode, -signal.SIGTERM, "%s (shim=%s): exit status" % (name, shim))
             if shim:
                 c.eq(h.pymem_lines(r.stderr), [], "%s: pymem lines on stderr" % name)
+        check_file(c, db, name, src, line_k, "signal", signal.SIGTERM)
+
+        # SIGTERM while the thread runs pymem code: its atexit callback waits for the final
+        # snapshot, which waits for the write lock the test holds. The signal is handled once
+        # the thread leaves pymem (preload/guard.h), and still ends the process with its status.
+        name = "SIGTERM inside pymem"
+        db = tmp.sub("sigterm-deferred.db")
+        p = h.start([h.PY, src, "end-on-input"], output=db, cwd=work)
+        first, ready = h.read_line(p), h.read_line(p)
+        c.eq(ready, "ready\n", "%s: program: ready line" % name)
+        time.sleep(0.5)     # the writer has registered the process
+        holder = sqlite3.connect(db, isolation_level=None, timeout=10)
+        holder.execute("BEGIN IMMEDIATE")
+        h.write_line(p, "go\n")
+        c.eq(h.read_line(p), "ending\n", "%s: program: ending line" % name)
+        time.sleep(1.0)     # its atexit callback now waits for the final snapshot
+        p.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        c.eq(p.poll(), None, "%s: still alive while its final snapshot waits for the lock" % name)
+        released = time.monotonic()
+        holder.execute("ROLLBACK")
+        holder.close()
+        r = h.finish(p)
+        c.at_most(time.monotonic() - released, 15.0,
+                  "%s: seconds from the lock's release to the end" % name)
+        c.eq(r.returncode, -signal.SIGTERM, "%s: exit status (stderr %r)" % (name, r.stderr[-1000:]))
+        c.eq(h.pymem_lines(r.stderr), [], "%s: pymem lines on stderr" % name)
         check_file(c, db, name, src, line_k, "signal", signal.SIGTERM)
 
         # SIGKILL after one periodic snapshot

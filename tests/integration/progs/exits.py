@@ -58,6 +58,12 @@ elif mode == "exec-python":
 elif mode == "exec-echo":
     sys.stdout.flush()
     os.execv("/bin/echo", ["echo", "exec'd echo"])
+elif mode == "end-on-input":
+    # ends normally once the test says so (it holds the profile's write lock by then): the
+    # atexit callback then waits inside pymem for the final snapshot
+    print("ready", flush=True)
+    sys.stdin.readline()
+    print("ending", flush=True)
 elif mode == "wait":
     print("ready", flush=True)
     deadline = time.monotonic() + 120
