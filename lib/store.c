@@ -35,7 +35,8 @@
                    "WHERE id = ?1") \
     X(add_snapshot, "INSERT INTO snapshot(process, kind, label, time, heap_bytes, heap_blocks, " \
                     "rss_bytes, tool_bytes) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") \
-    X(set_snapshot_blocks, "UPDATE snapshot SET heap_blocks = ?2 WHERE id = ?1") \
+    X(finish_snapshot, "UPDATE snapshot SET heap_blocks = ?2, tool_bytes = tool_bytes + ?3 " \
+                      "WHERE id = ?1") \
     X(max_live_rowid, "SELECT coalesce(max(rowid), 0) FROM live") \
     X(max_stack_id, "SELECT coalesce(max(id), 0) FROM stack WHERE id BETWEEN ?1 AND ?2") \
     X(add_timeline, "INSERT INTO timeline(process, time, heap_bytes, rss_bytes) " \
@@ -756,11 +757,12 @@ pm_store_add_snapshot(struct pm_store *st, const struct pm_snapshot_row *row, in
 }
 
 int
-pm_store_set_snapshot_blocks(struct pm_store *st, int64_t snapshot, int64_t blocks)
+pm_store_finish_snapshot(struct pm_store *st, int64_t snapshot, int64_t blocks, int64_t more_tool)
 {
-    sqlite3_bind_int64(st->set_snapshot_blocks, 1, snapshot);
-    sqlite3_bind_int64(st->set_snapshot_blocks, 2, blocks);
-    return run(st->set_snapshot_blocks);
+    sqlite3_bind_int64(st->finish_snapshot, 1, snapshot);
+    sqlite3_bind_int64(st->finish_snapshot, 2, blocks);
+    sqlite3_bind_int64(st->finish_snapshot, 3, more_tool);
+    return run(st->finish_snapshot);
 }
 
 /* Live rows get their rowids from us, so that they can be buffered: we hold the write lock,

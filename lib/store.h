@@ -102,8 +102,10 @@ int pm_store_max_stack_id(struct pm_store *st, int64_t lo, int64_t hi, int64_t *
 /* Inserts a snapshot row; *id gets its id. */
 int pm_store_add_snapshot(struct pm_store *st, const struct pm_snapshot_row *row, int64_t *id);
 
-/* Sets a snapshot's block count (known only once every stack has been read). */
-int pm_store_set_snapshot_blocks(struct pm_store *st, int64_t snapshot, int64_t blocks);
+/* Sets a snapshot's block count and adds more_tool to its tool_bytes (both known only once every
+ * stack has been read: the in-band records of the live blocks are the tool's memory too). */
+int pm_store_finish_snapshot(struct pm_store *st, int64_t snapshot, int64_t blocks,
+                             int64_t more_tool);
 
 /* Starts a live row (valid from snapshot on); *rowid identifies it for pm_store_end_live. */
 int pm_store_add_live(struct pm_store *st, int64_t process, int64_t stack, int64_t snapshot,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "pyhooks.h"
 #include "real.h"
 #include "tracker.h"
 
@@ -28,6 +29,8 @@ malloc(size_t size)
             return pm_boot_alloc(size, 16);
         pm_real_init();
     }
+    if (PM_UNLIKELY(!pm_real_malloc_called))
+        pm_real_malloc_called = true;
     void *p = pm_real.malloc(size);
     if (p && pm_should_track())
         pm_track_alloc(p, size, PM_KIND_NATIVE);
@@ -56,6 +59,8 @@ free(void *p)
     if (!p || PM_UNLIKELY(pm_boot_owns(p)))
         return;     /* bootstrap blocks are never freed */
     ensure_real();
+    if (pm_pyhooks_inband && !pm_guard_active() && pm_pyhooks_free_foreign(p))
+        return;     /* a PyMem/PyObject block: its domain frees it */
     if (pm_should_track()) {
         struct pm_block_info info;
         pm_track_take(p, PM_KIND_NATIVE, &info);    /* first: the address can be reused at once */
@@ -85,6 +90,12 @@ realloc(void *p, size_t size)
     if (PM_UNLIKELY(pm_boot_owns(p)))
         return realloc_from_boot(p, size);
     ensure_real();
+    if (pm_pyhooks_inband && !pm_guard_active()) {
+        bool handled;
+        void *q = pm_pyhooks_realloc_foreign(p, size, &handled);
+        if (handled)
+            return q;   /* a PyMem/PyObject block: its domain reallocates it */
+    }
     if (!pm_should_track())
         return pm_real.realloc(p, size);
     taken = pm_track_take(p, PM_KIND_NATIVE, &info);     /* before: p may be freed and reused inside */

@@ -40,6 +40,7 @@ pm_pyapi_resolve(void)
     ok = ok && pm_py.none;
     pm_py.runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
     *(void **)&pm_py.line_number_step = dlsym(RTLD_DEFAULT, "_PyCode_CheckLineNumber");
+    *(void **)&pm_py.current_allocator_name = dlsym(RTLD_DEFAULT, "_PyMem_GetCurrentAllocatorName");
 #undef RESOLVE
     return ok;
 }

@@ -31,6 +31,7 @@ struct pm_pyapi {
      * lock, which a thread allocating inside dlopen holds: never from a hook. */
     void *runtime;        /* &_PyRuntime */
     int (*line_number_step)(int, void *);   /* _PyCode_CheckLineNumber */
+    const char *(*current_allocator_name)(void);    /* _PyMem_GetCurrentAllocatorName */
 };
 
 extern struct pm_pyapi pm_py;

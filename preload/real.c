@@ -84,3 +84,23 @@ pm_real_init(void)
     __atomic_store_n(&pm_real.malloc, must("malloc"), __ATOMIC_RELEASE);   /* last: "ready" */
     pm_real_resolving = false;
 }
+
+bool pm_real_malloc_called;
+
+static bool
+in_libc(void *fn)
+{
+    Dl_info info;
+    const char *slash;
+
+    if (!fn || !dladdr(fn, &info) || !info.dli_fname)
+        return false;
+    slash = strrchr(info.dli_fname, '/');
+    return strncmp(slash ? slash + 1 : info.dli_fname, "libc.so", 7) == 0;
+}
+
+bool
+pm_real_malloc_is_libc(void)
+{
+    return pm_real_malloc_called && in_libc((void *)pm_real.malloc);
+}

@@ -34,6 +34,15 @@ extern struct pm_real_fns pm_real;
 /* Resolves every pm_real member; aborts with a message if libc's allocator is not found. */
 void pm_real_init(void);
 
+/* Set by our malloc on its first call: the program's malloc is ours (no allocator preloaded
+ * before us). */
+extern bool pm_real_malloc_called;
+
+/* Whether the program's malloc is ours and the next one glibc's (no other allocator preloaded
+ * before or after us), whose blocks always have a chunk header in front of them. Calls dladdr:
+ * not from an allocation hook. */
+bool pm_real_malloc_is_libc(void);
+
 /* Bootstrap arena: used only while pm_real_init runs. Blocks are never freed. */
 void *pm_boot_alloc(size_t size, size_t align);
 bool pm_boot_owns(const void *p);

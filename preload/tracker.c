@@ -127,3 +127,21 @@ pm_track_restore(void *p, const struct pm_block_info *info)
         count(info->stack, info->kind, (int64_t)info->size, +1);
     pm_guard_leave();
 }
+
+uint32_t
+pm_track_count_alloc(uint64_t size, enum pm_kind kind)
+{
+    pm_guard_enter();
+    uint32_t stack = pm_capture_stack();
+    count(stack, kind, (int64_t)size, +1);
+    pm_guard_leave();
+    return stack;
+}
+
+void
+pm_track_count(uint32_t stack, uint64_t size, enum pm_kind kind, int sign)
+{
+    pm_guard_enter();
+    count(stack, kind, (int64_t)size, sign);
+    pm_guard_leave();
+}

@@ -54,6 +54,12 @@ void pm_track_prefetch_take(void *p, enum pm_kind kind);
 /* Puts back a block taken by pm_track_take (a realloc that failed). */
 void pm_track_restore(void *p, const struct pm_block_info *info);
 
+/* For blocks that carry their own record (blockhdr.h) instead of a table entry: counts a new
+ * block of `size` on the calling thread's Python stack and returns that stack; counts a block
+ * of `size` on `stack` allocated (sign +1) or freed (-1). */
+uint32_t pm_track_count_alloc(uint64_t size, enum pm_kind kind);
+void pm_track_count(uint32_t stack, uint64_t size, enum pm_kind kind, int sign);
+
 /* Turns tracking off for good after an internal failure: says why once; hooks keep forwarding. */
 void pm_tracker_fail(const char *why);
 

@@ -20,11 +20,13 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "blockhdr.h"
 #include "chunked.h"
 #include "idorder.h"
 #include "inherited.h"
 #include "log.h"
 #include "options.h"
+#include "pyhooks.h"
 #include "sharedstacks.h"
 #include "stackrows.h"
 #include "store.h"
@@ -227,14 +229,14 @@ struct change {
  * whose live (at_peak for a peak snapshot) counts or, with churn, run totals differ from what
  * was last written, storing the new values in their last_written records. All are read before
  * any is written, so that a snapshot is one moment of the program, not the span of its
- * inserts. *blocks gets the snapshot's block count. Returns 0 or -ENOMEM (the writer then
- * stops: the records need not match the file any more). */
+ * inserts. *blocks gets the snapshot's block count, *python_blocks its MEM and OBJ ones.
+ * Returns 0 or -ENOMEM (the writer then stops: the records need not match the file any more). */
 static int
-collect_changes(bool peak, bool with_churn, size_t *n_out, int64_t *blocks)
+collect_changes(bool peak, bool with_churn, size_t *n_out, int64_t *blocks, int64_t *python_blocks)
 {
     size_t n = 0;
 
-    *blocks = 0;
+    *blocks = *python_blocks = 0;
     for (uint32_t i = 1; i < w.stacks_written; i++) {
         struct pm_stack_view v;
         if (pm_chunked_reserve(&w.last, i) < 0)
@@ -246,6 +248,7 @@ collect_changes(bool peak, bool with_churn, size_t *n_out, int64_t *blocks)
         bool churn_differs = with_churn && (v.alloc_bytes != last->churn_bytes ||
                                             v.alloc_blocks != last->churn_blocks);
         *blocks += pm_counts_blocks(c);
+        *python_blocks += c->blocks[PM_KIND_PYTHON];
         if (!counts_differ && !churn_differs)
             continue;
         if (pm_grow(&w.changes, &w.changes_cap, n, sizeof(*w.changes)) < 0)
@@ -327,11 +330,12 @@ write_snapshot(enum pm_snapshot_kind kind, bool finishing)
     if ((rc = pm_store_add_snapshot(w.store, &row, &snap)) < 0)
         return rc;
     size_t n_changed = 0;
-    int64_t blocks = 0;
-    if ((rc = collect_changes(peak, with_churn, &n_changed, &blocks)) == 0)
+    int64_t blocks = 0, python_blocks = 0;
+    if ((rc = collect_changes(peak, with_churn, &n_changed, &blocks, &python_blocks)) == 0)
         rc = write_changes(w.changes, n_changed, snap);
     if (rc == 0)
-        rc = pm_store_set_snapshot_blocks(w.store, snap, blocks);
+        rc = pm_store_finish_snapshot(w.store, snap, blocks,
+                                      pm_pyhooks_inband ? python_blocks * PM_BLOCKHDR_SIZE : 0);
     if (peak && rc == 0) {
         w.last_peak_bytes = row.heap_bytes;
         w.last_peak_time = mono_now();
