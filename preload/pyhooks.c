@@ -60,6 +60,20 @@ domain_bit(const struct pm_pydomain *d)
     return d->domain == PYMEM_DOMAIN_OBJ;
 }
 
+/* Counts a new block (base from the wrapped allocator, NULL if it failed) on stack and writes its
+ * record. Guard held. */
+static inline void *
+counted(const struct pm_pydomain *d, void *base, size_t size, uint32_t stack)
+{
+    struct pm_blockrec r = { stack, domain_bit(d), size };
+
+    if (!base)
+        return NULL;
+    pm_track_count(stack, pm_blockhdr_clamp(size), PM_KIND_PYTHON, +1);
+    return pm_blockhdr_write(base, &r);
+}
+
+/* Counts a block from before the hooks that a realloc gave a record (guard clear). */
 static inline void *
 record(const struct pm_pydomain *d, void *base, size_t size)
 {
@@ -76,10 +90,12 @@ inband_malloc(void *ctx, size_t size)
 
     if (!pm_should_track() || size > SIZE_MAX - PM_BLOCKHDR_SIZE)
         return d->orig.malloc(d->orig.ctx, size);
+    /* The stack first: its counters' line then loads while the allocator runs. */
     pm_guard_enter();
-    void *base = d->orig.malloc(d->orig.ctx, size + PM_BLOCKHDR_SIZE);
+    uint32_t stack = pm_track_capture();
+    void *user = counted(d, d->orig.malloc(d->orig.ctx, size + PM_BLOCKHDR_SIZE), size, stack);
     pm_guard_leave();
-    return base ? record(d, base, size) : NULL;
+    return user;
 }
 
 static void *
@@ -92,16 +108,10 @@ inband_calloc(void *ctx, size_t n, size_t size)
         total > SIZE_MAX - PM_BLOCKHDR_SIZE)
         return d->orig.calloc(d->orig.ctx, n, size);
     pm_guard_enter();
-    void *base = d->orig.calloc(d->orig.ctx, 1, total + PM_BLOCKHDR_SIZE);
+    uint32_t stack = pm_track_capture();
+    void *user = counted(d, d->orig.calloc(d->orig.ctx, 1, total + PM_BLOCKHDR_SIZE), total, stack);
     pm_guard_leave();
-    return base ? record(d, base, total) : NULL;
-}
-
-static void
-uncount(const struct pm_blockrec *r)
-{
-    if (atomic_load_explicit(&pm_tracking_on, memory_order_relaxed))
-        pm_track_count(r->stack, r->size, PM_KIND_PYTHON, -1);
+    return user;
 }
 
 static void *
@@ -158,10 +168,15 @@ inband_free(void *ctx, void *p)
         d->orig.free(d->orig.ctx, p);
         return;
     }
-    uncount(&r);
+    /* Counted after the wrapped free, so that the counters' line loads while it runs. */
+    bool on = atomic_load_explicit(&pm_tracking_on, memory_order_relaxed);
+    if (on)
+        pm_track_prefetch_counts(r.stack);
     void *base = pm_blockhdr_release(p);
     pm_guard_enter();
     installed[1 + r.domain]->orig.free(installed[1 + r.domain]->orig.ctx, base);
+    if (on)
+        pm_track_count(r.stack, r.size, PM_KIND_PYTHON, -1);
     pm_guard_leave();
 }
 

@@ -138,6 +138,21 @@ pm_track_count_alloc(uint64_t size, enum pm_kind kind)
     return stack;
 }
 
+uint32_t
+pm_track_capture(void)
+{
+    uint32_t stack = pm_capture_stack();
+
+    pm_track_prefetch_counts(stack);
+    return stack;
+}
+
+void
+pm_track_prefetch_counts(uint32_t stack)
+{
+    __builtin_prefetch(pm_chunked_at(&pm_tracker.heap.counters, stack), 1);
+}
+
 void
 pm_track_count(uint32_t stack, uint64_t size, enum pm_kind kind, int sign)
 {

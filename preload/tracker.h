@@ -60,6 +60,11 @@ void pm_track_restore(void *p, const struct pm_block_info *info);
 uint32_t pm_track_count_alloc(uint64_t size, enum pm_kind kind);
 void pm_track_count(uint32_t stack, uint64_t size, enum pm_kind kind, int sign);
 
+/* The calling thread's Python stack (guard held), with its counters' line prefetched, for a
+ * pm_track_count after the wrapped allocator's call; a stack's line prefetched. */
+uint32_t pm_track_capture(void);
+void pm_track_prefetch_counts(uint32_t stack);
+
 /* Turns tracking off for good after an internal failure: says why once; hooks keep forwarding. */
 void pm_tracker_fail(const char *why);
 
