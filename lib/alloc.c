@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* Prototypes of the renamed jemalloc API (its own header declares the unrenamed names). */
 void *pm_je_mallocx(size_t size, int flags);
@@ -80,6 +81,28 @@ pm_calloc(size_t n, size_t size)
     p = pm_je_mallocx(total ? total : 1, flags());
     if (p)
         memset(p, 0, total);
+    return p;
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+#define JE_ALIGN(a) ((int)__builtin_ctzl(a))
+
+void *
+pm_calloc_table(size_t n, size_t size)
+{
+    size_t total;
+    void *p;
+
+    if (__builtin_mul_overflow(n, size, &total) || total < HUGE_PAGE)
+        return pm_calloc(n, size);
+    if (injected_failure())
+        return NULL;
+    p = pm_je_mallocx(total, flags() | JE_ALIGN(HUGE_PAGE));
+    if (!p)
+        return NULL;
+    /* Before the first write, so that the kernel backs the table with huge pages. */
+    madvise(p, total & ~(HUGE_PAGE - 1), MADV_HUGEPAGE);
+    memset(p, 0, total);
     return p;
 }
 

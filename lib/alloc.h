@@ -13,6 +13,11 @@ void *pm_malloc(size_t size);
 void *pm_calloc(size_t n, size_t size);
 void *pm_realloc(void *p, size_t size);
 void pm_free(void *p);
+
+/* pm_calloc for a large, randomly probed table: from 2 MiB on it is aligned to and backed by
+ * huge pages where the kernel allows (a probe then costs no TLB miss, and filling it a fault a
+ * huge page instead of one per 4 KiB). Freed with pm_free. */
+void *pm_calloc_table(size_t n, size_t size);
 char *pm_strdup(const char *s);
 char *pm_strndup(const char *s, size_t n);
 

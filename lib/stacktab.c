@@ -85,7 +85,7 @@ grow_frame_index(struct pm_stacktab *t, uint32_t n)
 
     if (2 * (uint64_t)(n + 1) < t->frame_cap)
         return 0;
-    if (!(s = pm_calloc(new_cap, sizeof(uint32_t))))
+    if (!(s = pm_calloc_table(new_cap, sizeof(uint32_t))))
         return -ENOMEM;
     for (uint32_t idx = 1; idx < n; idx++) {
         const struct pm_frame_rec *f = pm_chunked_at(&t->frames, idx);
@@ -118,7 +118,7 @@ grow_stack_index(struct pm_stacktab *t, uint32_t n)
 
     if (4 * (uint64_t)(n + 1) <= 3 * (uint64_t)t->stack_cap)
         return 0;
-    if (!(s = pm_calloc(new_cap, sizeof(*s))))
+    if (!(s = pm_calloc_table(new_cap, sizeof(*s))))
         return -ENOMEM;
     for (uint32_t j = 0; j < t->stack_cap; j++) {
         uint64_t e = t->stack_slot[j];

@@ -154,7 +154,7 @@ cache_lookup(uint64_t key)
 static struct stack_cache *
 cache_new(uint32_t cap)
 {
-    struct stack_cache *c = pm_calloc(1, sizeof(*c) + cap * sizeof(struct cache_slot));
+    struct stack_cache *c = pm_calloc_table(1, sizeof(*c) + cap * sizeof(struct cache_slot));
 
     if (c)
         c->mask = cap - 1;
@@ -240,7 +240,7 @@ grow_table(void **table, uint32_t *cap, size_t size, uint64_t (*hash_of)(const v
            bool (*slot_used)(const void *slot))
 {
     uint32_t ncap = *cap ? *cap * 2 : 4096;
-    char *fresh = pm_calloc(ncap, size), *old = *table;
+    char *fresh = pm_calloc_table(ncap, size), *old = *table;
 
     if (!fresh)
         return -ENOMEM;

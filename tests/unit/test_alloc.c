@@ -216,3 +216,27 @@ Test(alloc, free_does_not_consume_the_seam)
     cr_expect_null(pm_malloc(32), "2nd allocation after arming fails, frees do not count");
     pm_free(p);
 }
+
+Test(alloc, calloc_table_is_zeroed_and_huge_page_aligned_from_2mib)
+{
+    for (int round = 0; round < 3; round++) {
+        unsigned char *dirty = pm_malloc(3 * MIB);
+        cr_assert_not_null(dirty);
+        memset(dirty, 0xff, 3 * MIB);
+        pm_free(dirty);
+        unsigned char *p = pm_calloc_table(3 * MIB / 16, 16);
+        cr_assert_not_null(p);
+        cr_expect_eq((uintptr_t)p % (2 * MIB), 0, "%p is not on a 2 MiB boundary", (void *)p);
+        for (size_t i = 0; i < 3 * MIB; i += 4093)
+            cr_assert_eq(p[i], 0, "byte %zu of round %d is %#x", i, round, p[i]);
+        cr_expect_eq(p[3 * MIB - 1], 0);
+        pm_free(p);
+    }
+    unsigned char *small = pm_calloc_table(100, 8);     /* below 2 MiB: an ordinary calloc */
+    cr_assert_not_null(small);
+    cr_expect_eq(small[799], 0);
+    pm_free(small);
+    cr_expect_null(pm_calloc_table(SIZE_MAX / 2, 3), "an overflowing size");
+    pm_alloc_fail_after = 1;
+    cr_expect_null(pm_calloc_table(4 * MIB, 1), "the failure seam");
+}
